@@ -123,7 +123,8 @@ check-unit: $(UNITS)
 # runner prints each suite's result and one closing line counting every test.
 check: all check-unit
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 check-unit
-	@sh test/check.sh -u $(BUILD)/test/unit -u $(BUILD)/asan/test/unit -s
+	@L2LB_BUILD=$(abspath $(BUILD)) sh test/check.sh -u $(BUILD)/test/unit \
+		-u $(BUILD)/asan/test/unit -s
 
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 check-unit
