@@ -7,7 +7,7 @@
 #   pkg/kube/cmd/NAME.c   -> build/bin/l2lb-NAME (small tools on the library)
 #   test/unit/test_*.c    -> build/test/unit/test_* (one Check suite per module)
 #   test/fakes/*.c        -> build/libfakes.a (link-time fakes a unit test may name in test_X_FAKES)
-#   test/fuzz/fuzz_*.c    -> libFuzzer targets (`make fuzz`)
+#   test/fuzz/fuzz_*.c    -> build/fuzz/fuzz_* libFuzzer targets (`make fuzz`; make check smoke-runs)
 #   test/*/check-*.sh     -> further suites that `make check` runs after the unit tests
 
 BUILD    ?= build
@@ -49,6 +49,7 @@ CTL_SRC := $(filter-out controller/main.c,$(sort $(wildcard controller/*.c)))
 FAKE_SRC := $(sort $(wildcard test/fakes/*.c))
 TOOL_SRC := $(sort $(wildcard pkg/kube/cmd/*.c))
 UNIT_SRC := $(sort $(wildcard test/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard test/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -59,11 +60,12 @@ FAKELIB := $(BUILD)/libfakes.a
 BINS  := $(BUILD)/bin/l2lb-speaker $(BUILD)/bin/l2lb-controller \
 	$(patsubst pkg/kube/cmd/%.c,$(BUILD)/bin/l2lb-%,$(TOOL_SRC))
 UNITS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_SRC))
+FUZZERS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 # Keep objects that only feed a test binary, so a second `make check` relinks nothing.
 .SECONDARY:
 
-.PHONY: all deps check check-unit check-asan demo bench fuzz install format lint clean help
+.PHONY: all deps check check-unit check-asan demo bench fuzz fuzz-build install format lint clean help
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(LIB)
@@ -121,7 +123,7 @@ check-unit: $(UNITS)
 
 # `make check`: the unit tests plain and under sanitizers, then every further suite. The
 # runner prints each suite's result and one closing line counting every test.
-check: all check-unit
+check: all check-unit fuzz-build
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 check-unit
 	@L2LB_BUILD=$(abspath $(BUILD)) sh test/check.sh -u $(BUILD)/test/unit \
 		-u $(BUILD)/asan/test/unit -s
@@ -139,8 +141,28 @@ bench: all
 		for b in test/bench/bench-*.sh; do sh "$$b" || exit 1; done; \
 	else echo "make bench: not yet: no benchmark has landed" >&2; exit 1; fi
 
-fuzz: all
-	@if ls test/fuzz/fuzz_*.c >/dev/null 2>&1; then sh test/fuzz/run.sh; \
+# libFuzzer targets: the library again, built by clang with the fuzzer's coverage and ASan, and
+# each test/fuzz/fuzz_X.c linked against it. `make check` smoke-runs them (test/fuzz/check-fuzz.sh).
+FUZZ_CFLAGS = -std=gnu11 $(WARN) -O1 -g -D_GNU_SOURCE -DL2LB_VERSION='"$(VERSION)"' -Ipkg -I. \
+	$(PKG_CFLAGS) -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer -MMD -MP
+fuzzobj = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/libl2lb.a: $(call fuzzobj,$(LIB_SRC))
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: $(call fuzzobj,test/fuzz/fuzz_%.c) $(BUILD)/fuzz/libl2lb.a
+	clang -fsanitize=fuzzer,address -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-build: $(FUZZERS)
+
+fuzz: all fuzz-build
+	@if ls test/fuzz/fuzz_*.c >/dev/null 2>&1; then L2LB_BUILD=$(abspath $(BUILD)) sh test/fuzz/run.sh; \
 	else echo "make fuzz: not yet: no fuzz target has landed" >&2; exit 1; fi
 
 install: all
@@ -160,4 +182,4 @@ lint: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
