@@ -1,0 +1,1037 @@
+#!/usr/bin/env python3
+"""kubesim behaviour tests: real HTTP(S) requests against a kubesim on 127.0.0.1:0."""
+
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simharness import Sim, wait_for, port_refuses  # noqa: E402
+
+NS = "/api/v1/namespaces"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+
+def svc(name, typ="ClusterIP", ports=None, **spec):
+    s = {"type": typ, "ports": ports if ports is not None else [{"port": 80}]}
+    s.update(spec)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": s}
+
+
+def cm(name, labels=None, data=None, **md):
+    m = {"name": name}
+    if labels:
+        m["labels"] = labels
+    m.update(md)
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": m, "data": data or {"k": "v"}}
+
+
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.test.l2lb.io"},
+    "spec": {
+        "group": "test.l2lb.io", "scope": "Namespaced",
+        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget",
+                  "shortNames": ["wg"]},
+        "versions": [{
+            "name": "v1", "served": True, "storage": True,
+            "subresources": {"status": {}},
+            "additionalPrinterColumns": [
+                {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                {"name": "Color", "type": "string", "jsonPath": ".spec.color"},
+                {"name": "Tags", "type": "string", "jsonPath": ".spec.tags"},
+                {"name": "Ready", "type": "boolean", "jsonPath": ".status.ready"}],
+            "schema": {"openAPIV3Schema": {
+                "type": "object",
+                "properties": {
+                    "spec": {
+                        "type": "object", "required": ["size"],
+                        "properties": {
+                            "size": {"type": "integer", "format": "int32", "minimum": 1,
+                                     "maximum": 10},
+                            "color": {"type": "string", "enum": ["red", "blue"],
+                                      "default": "red"},
+                            "code": {"type": "string", "pattern": "^[a-z]+$"},
+                            "tags": {"type": "array", "items": {"type": "string"},
+                                     "minItems": 1, "maxItems": 2},
+                            "auto": {"type": "boolean", "default": True},
+                            "free": {"type": "object",
+                                     "x-kubernetes-preserve-unknown-fields": True},
+                        }},
+                    "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
+                }}}}]}}
+
+
+class Base(unittest.TestCase):
+    extra = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim(*cls.extra)
+        cls.addClassCleanup(cls.sim.stop)
+
+    def mkns(self, name):
+        code, _, body = self.sim.post("/api/v1/namespaces", {"metadata": {"name": name}})
+        self.assertIn(code, (201, 409), body)
+        return name
+
+    def ok(self, res, code=200):
+        self.assertEqual(res[0], code, res[2])
+        return res[2]
+
+    def status_of(self, res, code, reason):
+        self.assertEqual(res[0], code, res[2])
+        body = res[2]
+        self.assertEqual(body["kind"], "Status")
+        self.assertEqual(body["apiVersion"], "v1")
+        self.assertEqual(body["status"], "Failure")
+        self.assertEqual(body["code"], code)
+        self.assertEqual(body["reason"], reason)
+        return body
+
+
+# ====================================================================== transport and auth
+class TransportTest(Base):
+    def test_https_with_generated_ca_and_san(self):
+        # the default context verifies the chain and the hostname (127.0.0.1 in the SAN)
+        self.assertTrue(self.sim.ctx.check_hostname)
+        self.ok(self.sim.get("/api/v1/namespaces"))
+        self.assertTrue(os.path.exists(os.path.join(self.sim.tlsdir, "ca.crt")))
+
+    def test_untrusted_ca_is_rejected_by_client(self):
+        c = self.sim.connect()
+        c._context = ssl.create_default_context()  # system CAs only
+        with self.assertRaises(ssl.SSLError):
+            c.request("GET", "/version")
+            c.getresponse()
+        c.close()
+
+    def test_bearer_token(self):
+        b = self.status_of(self.sim.get("/api/v1/namespaces", token=False), 401, "Unauthorized")
+        self.assertEqual(b["message"], "Unauthorized")
+        self.status_of(self.sim.get("/api/v1/namespaces", token="wrong"), 401, "Unauthorized")
+        self.ok(self.sim.get("/version", token=False))
+
+    def test_keepalive_reuses_connection(self):
+        c = self.sim.connect()
+        self.sim.get("/api/v1/namespaces", conn=c)
+        sock = c.sock
+        for _ in range(5):
+            self.ok(self.sim.get("/api/v1/namespaces/default", conn=c))
+        self.assertIs(c.sock, sock)
+        c.close()
+
+    def test_kubeconfig_written(self):
+        with open(self.sim.kubeconfig) as f:
+            text = f.read()
+        self.assertIn("server: " + self.sim.url, text)
+        self.assertIn("certificate-authority-data:", text)
+        self.assertIn('token: "%s"' % self.sim.token, text)
+        self.assertIn(":%d" % self.sim.port, self.sim.url)
+
+    def test_405_and_404_nonresource(self):
+        self.status_of(self.sim.request("POST", "/api/v1/namespaces/default", {}),
+                       405, "MethodNotAllowed")
+        self.status_of(self.sim.get("/api/v1/nothings"), 404, "NotFound")
+        self.status_of(self.sim.get("/apis/nope.io/v1"), 404, "NotFound")
+
+
+class PlainHttpTest(unittest.TestCase):
+    def test_plain_http_without_token(self):
+        sim = Sim("--state", "", plain=True, token=None)
+        self.addCleanup(sim.stop)
+        self.assertTrue(sim.url.startswith("http://"))
+        code, _, body = sim.get("/api/v1/namespaces")
+        self.assertEqual(code, 200)
+        self.assertIn("default", [n["metadata"]["name"] for n in body["items"]])
+        with open(sim.kubeconfig) as f:
+            self.assertNotIn("token", f.read())
+
+
+# ====================================================================== discovery
+class DiscoveryTest(Base):
+    def test_version(self):
+        v = self.ok(self.sim.get("/version"))
+        self.assertEqual(v["major"], "1")
+        self.assertTrue(v["gitVersion"].startswith("v1."))
+
+    def test_core(self):
+        self.assertEqual(self.ok(self.sim.get("/api"))["versions"], ["v1"])
+        rl = self.ok(self.sim.get("/api/v1"))
+        self.assertEqual(rl["kind"], "APIResourceList")
+        self.assertEqual(rl["groupVersion"], "v1")
+        res = {r["name"]: r for r in rl["resources"]}
+        for n in ("namespaces", "nodes", "services", "services/status", "endpoints",
+                  "configmaps", "secrets", "pods", "events", "serviceaccounts"):
+            self.assertIn(n, res)
+        s = res["services"]
+        self.assertEqual(s["kind"], "Service")
+        self.assertTrue(s["namespaced"])
+        self.assertEqual(s["shortNames"], ["svc"])
+        self.assertEqual(sorted(s["verbs"]), sorted(["create", "delete", "deletecollection",
+                                                     "get", "list", "patch", "update",
+                                                     "watch"]))
+        self.assertFalse(res["nodes"]["namespaced"])
+        self.assertEqual(res["services/status"]["verbs"], ["get", "patch", "update"])
+        self.assertNotIn("configmaps/status", res)
+
+    def test_groups(self):
+        gl = self.ok(self.sim.get("/apis"))
+        self.assertEqual(gl["kind"], "APIGroupList")
+        names = [g["name"] for g in gl["groups"]]
+        for g in ("events.k8s.io", "discovery.k8s.io", "coordination.k8s.io", "apps",
+                  "rbac.authorization.k8s.io", "apiextensions.k8s.io"):
+            self.assertIn(g, names)
+        g = self.ok(self.sim.get("/apis/coordination.k8s.io"))
+        self.assertEqual(g["preferredVersion"]["groupVersion"], "coordination.k8s.io/v1")
+        rl = self.ok(self.sim.get("/apis/coordination.k8s.io/v1"))
+        self.assertEqual([r["name"] for r in rl["resources"]], ["leases"])
+        rl = self.ok(self.sim.get("/apis/rbac.authorization.k8s.io/v1"))
+        self.assertEqual(sorted(r["name"] for r in rl["resources"]),
+                         ["clusterrolebindings", "clusterroles", "rolebindings", "roles"])
+
+
+# ====================================================================== resources and verbs
+BUILTINS = [
+    # path prefix, kind, apiVersion, body extras
+    ("/api/v1/namespaces/{ns}/endpoints", "Endpoints", "v1", {}),
+    ("/api/v1/namespaces/{ns}/configmaps", "ConfigMap", "v1", {"data": {"a": "b"}}),
+    ("/api/v1/namespaces/{ns}/secrets", "Secret", "v1", {"data": {"a": "Yg=="}}),
+    ("/api/v1/namespaces/{ns}/pods", "Pod", "v1",
+     {"spec": {"containers": [{"name": "c", "image": "x"}]}}),
+    ("/api/v1/namespaces/{ns}/events", "Event", "v1",
+     {"involvedObject": {"kind": "Service", "name": "x"}, "reason": "R"}),
+    ("/api/v1/namespaces/{ns}/serviceaccounts", "ServiceAccount", "v1", {}),
+    ("/api/v1/nodes", "Node", "v1", {"spec": {}}),
+    ("/apis/events.k8s.io/v1/namespaces/{ns}/events", "Event", "events.k8s.io/v1",
+     {"reason": "R", "eventTime": "2026-01-01T00:00:00.000000Z"}),
+    ("/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices", "EndpointSlice",
+     "discovery.k8s.io/v1", {"addressType": "IPv4", "endpoints": [{"addresses": ["192.0.2.1"]}]}),
+    ("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", "Lease", "coordination.k8s.io/v1",
+     {"spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}}),
+    ("/apis/apps/v1/namespaces/{ns}/deployments", "Deployment", "apps/v1", {"spec": {}}),
+    ("/apis/apps/v1/namespaces/{ns}/daemonsets", "DaemonSet", "apps/v1", {"spec": {}}),
+    ("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", "Role",
+     "rbac.authorization.k8s.io/v1", {"rules": []}),
+    ("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings", "RoleBinding",
+     "rbac.authorization.k8s.io/v1", {"roleRef": {"kind": "Role", "name": "r",
+                                                  "apiGroup": "rbac.authorization.k8s.io"}}),
+    ("/apis/rbac.authorization.k8s.io/v1/clusterroles", "ClusterRole",
+     "rbac.authorization.k8s.io/v1", {"rules": []}),
+    ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", "ClusterRoleBinding",
+     "rbac.authorization.k8s.io/v1", {"roleRef": {"kind": "ClusterRole", "name": "r",
+                                                  "apiGroup": "rbac.authorization.k8s.io"}}),
+]
+
+
+class ResourceTest(Base):
+    def test_every_builtin_type_create_get_list_delete(self):
+        ns = self.mkns("res-all")
+        for path, kind, av, extra in BUILTINS:
+            with self.subTest(kind=kind, av=av):
+                p = path.format(ns=ns)
+                name = "obj-" + kind.lower()
+                body = {"apiVersion": av, "kind": kind, "metadata": {"name": name}}
+                body.update(extra)
+                o = self.ok(self.sim.post(p, body), 201)
+                self.assertEqual(o["kind"], kind)
+                self.assertEqual(o["apiVersion"], av)
+                g = self.ok(self.sim.get(p + "/" + name))
+                self.assertEqual(g["metadata"]["uid"], o["metadata"]["uid"])
+                lst = self.ok(self.sim.get(p))
+                self.assertEqual(lst["kind"], kind + "List")
+                self.assertIn(name, [i["metadata"]["name"] for i in lst["items"]])
+                self.ok(self.sim.delete(p + "/" + name))
+                self.status_of(self.sim.get(p + "/" + name), 404, "NotFound")
+
+    def test_rbac_names_may_contain_colons(self):
+        self.ok(self.sim.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+            "metadata": {"name": "system:l2lb:speaker"}, "rules": []}), 201)
+
+    def test_create_fills_metadata(self):
+        ns = self.mkns("res-meta")
+        o = self.ok(self.sim.post(NS + "/%s/configmaps" % ns, cm("a")), 201)
+        md = o["metadata"]
+        self.assertEqual(md["namespace"], ns)
+        self.assertRegex(md["uid"], r"^[0-9a-f-]{36}$")
+        self.assertRegex(md["creationTimestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertRegex(md["resourceVersion"], r"^\d+$")
+        d = self.ok(self.sim.post("/apis/apps/v1/namespaces/%s/deployments" % ns,
+                                  {"metadata": {"name": "d"}, "spec": {"replicas": 1}}), 201)
+        self.assertEqual(d["metadata"]["generation"], 1)
+        d["spec"]["replicas"] = 2
+        d2 = self.ok(self.sim.put("/apis/apps/v1/namespaces/%s/deployments/d" % ns, d))
+        self.assertEqual(d2["metadata"]["generation"], 2)
+        g = self.ok(self.sim.post(NS + "/%s/configmaps" % ns,
+                                  {"metadata": {"generateName": "gen-"}, "data": {}}), 201)
+        self.assertRegex(g["metadata"]["name"], r"^gen-[a-z0-9]{5}$")
+
+    def test_kind_and_apiversion_defaulted_and_checked(self):
+        ns = self.mkns("res-kind")
+        o = self.ok(self.sim.post(NS + "/%s/configmaps" % ns, {"metadata": {"name": "x"}}), 201)
+        self.assertEqual((o["kind"], o["apiVersion"]), ("ConfigMap", "v1"))
+        self.status_of(self.sim.post(NS + "/%s/configmaps" % ns, {
+            "kind": "Secret", "metadata": {"name": "y"}}), 400, "BadRequest")
+
+    def test_already_exists(self):
+        ns = self.mkns("res-exists")
+        self.ok(self.sim.post(NS + "/%s/configmaps" % ns, cm("dup")), 201)
+        b = self.status_of(self.sim.post(NS + "/%s/configmaps" % ns, cm("dup")), 409,
+                           "AlreadyExists")
+        self.assertEqual(b["message"], 'configmaps "dup" already exists')
+        self.assertEqual(b["details"], {"name": "dup", "kind": "configmaps"})
+
+    def test_not_found_details(self):
+        b = self.status_of(self.sim.get(
+            "/apis/coordination.k8s.io/v1/namespaces/default/leases/nope"), 404, "NotFound")
+        self.assertEqual(b["message"], 'leases.coordination.k8s.io "nope" not found')
+        self.assertEqual(b["details"], {"name": "nope", "group": "coordination.k8s.io",
+                                        "kind": "leases"})
+
+    def test_update_conflict_on_stale_rv(self):
+        ns = self.mkns("res-conflict")
+        p = NS + "/%s/configmaps" % ns
+        o = self.ok(self.sim.post(p, cm("c")), 201)
+        o["data"] = {"k": "2"}
+        o2 = self.ok(self.sim.put(p + "/c", o))
+        self.assertGreater(int(o2["metadata"]["resourceVersion"]),
+                           int(o["metadata"]["resourceVersion"]))
+        o["data"] = {"k": "3"}
+        b = self.status_of(self.sim.put(p + "/c", o), 409, "Conflict")
+        self.assertEqual(b["message"], 'Operation cannot be fulfilled on configmaps "c": the '
+                         'object has been modified; please apply your changes to the latest '
+                         'version and try again')
+        # unconditional update (no resourceVersion) is allowed for built-in types
+        del o2["metadata"]["resourceVersion"]
+        o2["data"] = {"k": "4"}
+        self.assertEqual(self.ok(self.sim.put(p + "/c", o2))["data"], {"k": "4"})
+
+    def test_noop_update_keeps_rv(self):
+        ns = self.mkns("res-noop")
+        p = NS + "/%s/configmaps" % ns
+        o = self.ok(self.sim.post(p, cm("n")), 201)
+        o2 = self.ok(self.sim.put(p + "/n", o))
+        self.assertEqual(o2["metadata"]["resourceVersion"], o["metadata"]["resourceVersion"])
+
+    def test_status_subresource_split(self):
+        ns = self.mkns("res-status")
+        p = NS + "/%s/services" % ns
+        s = svc("lb", "LoadBalancer")
+        s["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.9"}]}}
+        o = self.ok(self.sim.post(p, s), 201)
+        self.assertEqual(o["status"], {"loadBalancer": {}})   # status ignored on create
+        o["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
+        o["metadata"].setdefault("labels", {})["x"] = "y"
+        o2 = self.ok(self.sim.put(p + "/lb", o))
+        self.assertEqual(o2["status"], {"loadBalancer": {}})  # main resource ignores status
+        self.assertEqual(o2["metadata"]["labels"], {"x": "y"})
+        o2["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
+        o2["spec"]["type"] = "ClusterIP"
+        o2["metadata"]["labels"] = {"x": "z"}
+        o3 = self.ok(self.sim.put(p + "/lb/status", o2))
+        self.assertEqual(o3["status"]["loadBalancer"]["ingress"][0]["ip"], "192.0.2.10")
+        self.assertEqual(o3["spec"]["type"], "LoadBalancer")  # status ignores spec
+        self.assertEqual(o3["metadata"]["labels"], {"x": "y"})
+        g = self.ok(self.sim.get(p + "/lb/status"))
+        self.assertEqual(g["status"], o3["status"])
+        self.status_of(self.sim.get(NS + "/%s/configmaps/x/status" % ns), 404, "NotFound")
+
+    def test_patch_types(self):
+        ns = self.mkns("res-patch")
+        p = NS + "/%s/configmaps" % ns
+        self.ok(self.sim.post(p, cm("p", labels={"a": "1", "b": "2"})), 201)
+        o = self.ok(self.sim.patch(p + "/p", {"metadata": {"labels": {"a": None, "c": "3"}}}))
+        self.assertEqual(o["metadata"]["labels"], {"b": "2", "c": "3"})
+        o = self.ok(self.sim.patch(p + "/p", {"data": {"k2": "v2"}},
+                                   ctype="application/strategic-merge-patch+json"))
+        self.assertEqual(o["data"], {"k": "v", "k2": "v2"})
+        o = self.ok(self.sim.patch(p + "/p", [
+            {"op": "test", "path": "/data/k", "value": "v"},
+            {"op": "replace", "path": "/data/k", "value": "w"},
+            {"op": "add", "path": "/metadata/labels/d", "value": "4"},
+            {"op": "remove", "path": "/metadata/labels/b"}],
+            ctype="application/json-patch+json"))
+        self.assertEqual(o["data"]["k"], "w")
+        self.assertEqual(o["metadata"]["labels"], {"c": "3", "d": "4"})
+        self.status_of(self.sim.patch(p + "/p", [{"op": "test", "path": "/data/k",
+                                                  "value": "nope"}],
+                                      ctype="application/json-patch+json"), 422, "Invalid")
+        self.status_of(self.sim.patch(p + "/p", {"data": {}}, ctype="text/plain"), 415,
+                       "UnsupportedMediaType")
+        self.status_of(self.sim.patch(p + "/missing", {"data": {}}), 404, "NotFound")
+        # a resourceVersion in a patch is a precondition
+        self.status_of(self.sim.patch(p + "/p", {"metadata": {"resourceVersion": "1"}}), 409,
+                       "Conflict")
+
+    def test_strategic_merge_lists_by_key(self):
+        ns = self.mkns("res-smp")
+        p = NS + "/%s/services" % ns
+        self.ok(self.sim.post(p, svc("s", ports=[{"name": "a", "port": 80},
+                                                 {"name": "b", "port": 81}])), 201)
+        o = self.ok(self.sim.patch(p + "/s", {"spec": {"ports": [{"port": 81, "name": "bb"},
+                                                                 {"port": 82, "name": "c"}]}},
+                                   ctype="application/strategic-merge-patch+json"))
+        self.assertEqual([(x["name"], x["port"]) for x in o["spec"]["ports"]],
+                         [("a", 80), ("bb", 81), ("c", 82)])
+        o = self.ok(self.sim.patch(p + "/s", {"spec": {"ports": [{"port": 80,
+                                                                  "$patch": "delete"}]}},
+                                   ctype="application/strategic-merge-patch+json"))
+        self.assertEqual([x["port"] for x in o["spec"]["ports"]], [81, 82])
+
+    def test_finalizers_hold_deletion(self):
+        ns = self.mkns("res-fin")
+        p = NS + "/%s/configmaps" % ns
+        self.ok(self.sim.post(p, cm("f", finalizers=["l2lb.io/hold"])), 201)
+        o = self.ok(self.sim.delete(p + "/f"))
+        self.assertIn("deletionTimestamp", o["metadata"])
+        g = self.ok(self.sim.get(p + "/f"))
+        self.assertEqual(g["metadata"]["deletionTimestamp"], o["metadata"]["deletionTimestamp"])
+        self.ok(self.sim.patch(p + "/f", {"metadata": {"finalizers": None}}))
+        self.status_of(self.sim.get(p + "/f"), 404, "NotFound")
+
+    def test_dry_run(self):
+        ns = self.mkns("res-dry")
+        p = NS + "/%s/configmaps" % ns
+        o = self.ok(self.sim.post(p + "?dryRun=All", cm("d")), 201)
+        self.assertEqual(o["metadata"]["name"], "d")
+        self.status_of(self.sim.get(p + "/d"), 404, "NotFound")
+        self.ok(self.sim.post(p, cm("d")), 201)
+        self.ok(self.sim.patch(p + "/d?dryRun=All", {"data": {"k": "x"}}))
+        self.assertEqual(self.ok(self.sim.get(p + "/d"))["data"], {"k": "v"})
+        self.ok(self.sim.delete(p + "/d?dryRun=All"))
+        self.ok(self.sim.get(p + "/d"))
+
+    def test_delete_preconditions_and_collection(self):
+        ns = self.mkns("res-delcol")
+        p = NS + "/%s/configmaps" % ns
+        o = self.ok(self.sim.post(p, cm("a", labels={"grp": "x"})), 201)
+        self.ok(self.sim.post(p, cm("b", labels={"grp": "x"})), 201)
+        self.ok(self.sim.post(p, cm("c", labels={"grp": "y"})), 201)
+        self.status_of(self.sim.delete(p + "/a", {"preconditions": {"uid": "nope"}}), 409,
+                       "Conflict")
+        self.ok(self.sim.delete(p + "/a", {"preconditions": {"uid": o["metadata"]["uid"]}}))
+        self.ok(self.sim.delete(p + "?labelSelector=grp%3Dx"))
+        names = [i["metadata"]["name"] for i in self.ok(self.sim.get(p))["items"]]
+        self.assertEqual(names, ["c"])
+
+    def test_list_selectors_and_pagination(self):
+        ns = self.mkns("res-list")
+        p = NS + "/%s/configmaps" % ns
+        labels = {"a": {"app": "web", "tier": "fe"}, "b": {"app": "web", "tier": "be"},
+                  "c": {"app": "db"}, "d": {}}
+        for n, lab in labels.items():
+            self.ok(self.sim.post(p, cm(n, labels=lab)), 201)
+
+        def names(sel, field=False):
+            from urllib.parse import quote
+            k = "fieldSelector" if field else "labelSelector"
+            return [i["metadata"]["name"] for i in self.ok(self.sim.get(
+                p + "?%s=%s" % (k, quote(sel))))["items"]]
+        self.assertEqual(names("app=web"), ["a", "b"])
+        self.assertEqual(names("app==web,tier=be"), ["b"])
+        self.assertEqual(names("app!=web"), ["c", "d"])
+        self.assertEqual(names("tier in (fe, x)"), ["a"])
+        self.assertEqual(names("app notin (web)"), ["c", "d"])
+        self.assertEqual(names("tier"), ["a", "b"])
+        self.assertEqual(names("!tier"), ["c", "d"])
+        self.assertEqual(names("metadata.name=c", True), ["c"])
+        self.assertEqual(names("metadata.name!=c", True), ["a", "b", "d"])
+        self.assertEqual(names("metadata.namespace=%s" % ns, True), ["a", "b", "c", "d"])
+        self.status_of(self.sim.get(p + "?fieldSelector=spec.x%3Dy"), 400, "BadRequest")
+        self.status_of(self.sim.get(p + "?labelSelector=a%20in%20(("), 400, "BadRequest")
+        # pagination
+        first = self.ok(self.sim.get(p + "?limit=3"))
+        self.assertEqual(len(first["items"]), 3)
+        self.assertEqual(first["metadata"]["remainingItemCount"], 1)
+        tok = first["metadata"]["continue"]
+        rest = self.ok(self.sim.get(p + "?limit=3&continue=" + tok))
+        self.assertEqual([i["metadata"]["name"] for i in rest["items"]], ["d"])
+        self.assertNotIn("continue", rest["metadata"])
+        self.assertEqual(rest["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
+        # list items of built-in types carry no kind/apiVersion (as the real server)
+        self.assertNotIn("kind", first["items"][0])
+        # cluster-wide list of a namespaced type
+        allcm = self.ok(self.sim.get("/api/v1/configmaps?labelSelector=app%3Ddb"))
+        self.assertEqual([i["metadata"]["namespace"] for i in allcm["items"]], [ns])
+
+    def test_resource_version_is_global_and_increasing(self):
+        ns = self.mkns("res-rv")
+        rvs = []
+        for i in range(5):
+            o = self.ok(self.sim.post(NS + "/%s/configmaps" % ns, cm("r%d" % i)), 201)
+            rvs.append(int(o["metadata"]["resourceVersion"]))
+            o = self.ok(self.sim.post("/apis/coordination.k8s.io/v1/namespaces/%s/leases" % ns,
+                                      {"metadata": {"name": "l%d" % i}, "spec": {}}), 201)
+            rvs.append(int(o["metadata"]["resourceVersion"]))
+        self.assertEqual(rvs, sorted(rvs))
+        self.assertEqual(len(set(rvs)), len(rvs))
+        lst = self.ok(self.sim.get(NS + "/%s/configmaps" % ns))
+        self.assertIsInstance(lst["metadata"]["resourceVersion"], str)
+        self.assertGreaterEqual(int(lst["metadata"]["resourceVersion"]), rvs[-1])
+
+
+# ====================================================================== validation
+class ValidationTest(Base):
+    def test_names(self):
+        ns = self.mkns("val-names")
+        p = NS + "/%s/configmaps" % ns
+        b = self.status_of(self.sim.post(p, {"metadata": {}}), 422, "Invalid")
+        self.assertEqual(b["message"], 'ConfigMap "" is invalid: metadata.name: Required value: '
+                         'name or generateName is required')
+        self.assertEqual(b["details"]["causes"][0]["field"], "metadata.name")
+        self.assertEqual(b["details"]["causes"][0]["reason"], "FieldValueRequired")
+        b = self.status_of(self.sim.post(p, cm("Bad_Name")), 422, "Invalid")
+        self.assertTrue(b["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: '
+                                                'Invalid value: "Bad_Name": a lowercase RFC 1123 '
+                                                'subdomain'), b["message"])
+        self.ok(self.sim.post(p, cm("a.b-c")), 201)
+        # namespaces and services are labels (no dots), services DNS-1035 (letter first)
+        self.status_of(self.sim.post("/api/v1/namespaces", {"metadata": {"name": "a.b"}}),
+                       422, "Invalid")
+        self.status_of(self.sim.post(NS + "/%s/services" % ns, svc("1abc")), 422, "Invalid")
+
+    def test_labels(self):
+        ns = self.mkns("val-labels")
+        p = NS + "/%s/configmaps" % ns
+        for bad in ({"a b": "x"}, {"x": "a b"}, {"x": "v" * 64}, {"-x": "y"},
+                    {"Bad.Prefix/x": "y"}):
+            with self.subTest(labels=bad):
+                b = self.status_of(self.sim.post(p, cm("l", labels=bad)), 422, "Invalid")
+                self.assertEqual(b["details"]["causes"][0]["field"], "metadata.labels")
+        self.ok(self.sim.post(p, cm("l", labels={"l2lb.io/x-y_z.1": "A-b_c.9", "e": ""})), 201)
+
+    def test_namespace_must_exist(self):
+        b = self.status_of(self.sim.post(NS + "/nope/configmaps", cm("a")), 404, "NotFound")
+        self.assertEqual(b["message"], 'namespaces "nope" not found')
+
+    def test_resource_version_on_create_rejected(self):
+        ns = self.mkns("val-rv")
+        res = self.sim.post(NS + "/%s/configmaps" % ns, cm("a", resourceVersion="5"))
+        self.assertEqual(res[0], 500, res[2])
+        self.assertIn("resourceVersion should not be set on objects to be created",
+                      res[2]["message"])
+
+    def test_namespace_mismatch(self):
+        ns = self.mkns("val-nsm")
+        self.status_of(self.sim.post(NS + "/%s/configmaps" % ns, cm("a", namespace="other")),
+                       400, "BadRequest")
+
+    def test_unsupported_body(self):
+        ns = self.mkns("val-body")
+        self.status_of(self.sim.post(NS + "/%s/configmaps" % ns, b"{nope",
+                                     ctype="application/json"), 400, "BadRequest")
+        self.status_of(self.sim.post(NS + "/%s/configmaps" % ns, b"x",
+                                     ctype="text/plain"), 415, "UnsupportedMediaType")
+
+
+# ====================================================================== watch
+class WatchTest(Base):
+    def cmp(self, ns):
+        return NS + "/%s/configmaps" % ns
+
+    def test_events_in_order(self):
+        ns = self.mkns("w-order")
+        p = self.cmp(ns)
+        lst = self.ok(self.sim.get(p))
+        w = self.sim.watch(p + "?watch=1&resourceVersion=" + lst["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        self.assertEqual(w.status, 200)
+        self.assertEqual(w.headers.get("transfer-encoding"), "chunked")
+        o = self.ok(self.sim.post(p, cm("a")), 201)
+        self.ok(self.sim.patch(p + "/a", {"data": {"k": "2"}}))
+        self.ok(self.sim.delete(p + "/a"))
+        evs = [w.next() for _ in range(3)]
+        self.assertEqual([e["type"] for e in evs], ["ADDED", "MODIFIED", "DELETED"])
+        self.assertEqual(evs[0]["object"]["metadata"]["uid"], o["metadata"]["uid"])
+        self.assertEqual(evs[0]["object"]["kind"], "ConfigMap")
+        rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in evs]
+        self.assertEqual(rvs, sorted(rvs))
+        self.assertEqual(len(set(rvs)), 3)
+
+    def test_initial_state_without_rv(self):
+        ns = self.mkns("w-init")
+        p = self.cmp(ns)
+        self.ok(self.sim.post(p, cm("b")), 201)
+        self.ok(self.sim.post(p, cm("a")), 201)
+        w = self.sim.watch(p + "?watch=true")
+        self.addCleanup(w.close)
+        evs = [w.next(), w.next()]
+        self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in evs],
+                         [("ADDED", "a"), ("ADDED", "b")])
+
+    def test_replay_from_rv(self):
+        ns = self.mkns("w-replay")
+        p = self.cmp(ns)
+        o = self.ok(self.sim.post(p, cm("a")), 201)
+        self.ok(self.sim.patch(p + "/a", {"data": {"k": "2"}}))
+        self.ok(self.sim.post(p, cm("b")), 201)
+        w = self.sim.watch(p + "?watch=1&resourceVersion=" + o["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        e1, e2 = w.next(), w.next()
+        self.assertEqual((e1["type"], e1["object"]["data"]["k"]), ("MODIFIED", "2"))
+        self.assertEqual((e2["type"], e2["object"]["metadata"]["name"]), ("ADDED", "b"))
+
+    def test_timeout_seconds_ends_watch(self):
+        ns = self.mkns("w-timeout")
+        t0 = time.monotonic()
+        w = self.sim.watch(self.cmp(ns) + "?watch=1&resourceVersion=1&timeoutSeconds=1")
+        self.addCleanup(w.close)
+        # replay of nothing relevant; the stream must end by itself
+        while True:
+            e = w.next(timeout=10)
+            if e is None:
+                break
+            self.assertNotEqual(e["type"], "ERROR", e)
+        self.assertLess(time.monotonic() - t0, 8)
+
+    def test_bookmarks(self):
+        sim = Sim("--bookmark-interval", "0.3")
+        self.addCleanup(sim.stop)
+        lst = sim.get("/api/v1/namespaces/default/configmaps")[2]
+        w = sim.watch("/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true"
+                      "&resourceVersion=" + lst["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        sim.post("/api/v1/namespaces/default/configmaps", cm("x"))
+        e = w.next()
+        self.assertEqual(e["type"], "ADDED")
+        b = w.next()
+        self.assertEqual(b["type"], "BOOKMARK")
+        self.assertEqual(b["object"]["kind"], "ConfigMap")
+        self.assertGreaterEqual(int(b["object"]["metadata"]["resourceVersion"]),
+                                int(e["object"]["metadata"]["resourceVersion"]))
+        self.assertEqual(set(b["object"]["metadata"]), {"resourceVersion"})
+
+    def test_selectors_and_leaving_the_selection(self):
+        ns = self.mkns("w-sel")
+        p = self.cmp(ns)
+        self.ok(self.sim.post(p, cm("a", labels={"app": "x"})), 201)
+        self.ok(self.sim.post(p, cm("b", labels={"app": "y"})), 201)
+        lst = self.ok(self.sim.get(p))
+        rv = lst["metadata"]["resourceVersion"]
+        w = self.sim.watch(p + "?watch=1&labelSelector=app%3Dx&resourceVersion=" + rv)
+        self.addCleanup(w.close)
+        wf = self.sim.watch(p + "?watch=1&fieldSelector=metadata.name%3Db&resourceVersion=" + rv)
+        self.addCleanup(wf.close)
+        self.ok(self.sim.patch(p + "/b", {"data": {"k": "b1"}}))          # wf MODIFIED
+        self.ok(self.sim.patch(p + "/a", {"metadata": {"labels": {"app": "z"}}}))  # w DELETED
+        self.ok(self.sim.patch(p + "/b", {"metadata": {"labels": {"app": "x"}}}))  # w ADDED
+        e = w.next()
+        self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("DELETED", "a"))
+        self.assertEqual(e["object"]["metadata"]["labels"], {"app": "z"})
+        e = w.next()
+        self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("ADDED", "b"))
+        e = wf.next()
+        self.assertEqual((e["type"], e["object"]["data"]["k"]), ("MODIFIED", "b1"))
+        e = wf.next()
+        self.assertEqual(e["type"], "MODIFIED")
+
+    def test_watch_all_namespaces_and_other_types_isolated(self):
+        a, b = self.mkns("w-all-a"), self.mkns("w-all-b")
+        lst = self.ok(self.sim.get("/api/v1/configmaps"))
+        w = self.sim.watch("/api/v1/configmaps?watch=1&resourceVersion=" +
+                           lst["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        self.ok(self.sim.post("/apis/coordination.k8s.io/v1/namespaces/%s/leases" % a,
+                              {"metadata": {"name": "l"}, "spec": {}}), 201)
+        self.ok(self.sim.post(self.cmp(a), cm("x")), 201)
+        self.ok(self.sim.post(self.cmp(b), cm("y")), 201)
+        e1, e2 = w.next(), w.next()
+        self.assertEqual([(e["object"]["metadata"]["namespace"], e["object"]["kind"])
+                          for e in (e1, e2)], [(a, "ConfigMap"), (b, "ConfigMap")])
+
+
+class WatchExactlyOnceTest(Base):
+    """Done-when: a watch from a list's RV sees 1,000 writes exactly once, in order."""
+
+    def test_thousand_writes_exactly_once_and_reconnect(self):
+        ns = self.mkns("w-1000")
+        p = NS + "/%s/configmaps" % ns
+        lst = self.ok(self.sim.get(p))
+        w = self.sim.watch(p + "?watch=1&resourceVersion=" + lst["metadata"]["resourceVersion"],
+                           timeout=30)
+        self.addCleanup(w.close)
+        N = 1000
+        errors = []
+
+        def writer():
+            try:
+                c = self.sim.connect(timeout=30)
+                for i in range(N):
+                    name = "c%d" % (i % 50)
+                    if i < 50:
+                        r = self.sim.post(p, cm(name, data={"i": str(i)}), conn=c)
+                    else:
+                        r = self.sim.patch(p + "/" + name, {"data": {"i": str(i)}}, conn=c)
+                    if r[0] not in (200, 201):
+                        errors.append(r)
+                c.close()
+            except Exception as e:  # reported below
+                errors.append(e)
+        t = threading.Thread(target=writer)
+        t.start()
+        seen = []
+        last_rv = None
+        # read half, drop the connection, reconnect from the last RV seen, read the rest
+        while len(seen) < N // 2:
+            e = w.next(timeout=30)
+            self.assertIsNotNone(e)
+            seen.append(int(e["object"]["data"]["i"]))
+            last_rv = e["object"]["metadata"]["resourceVersion"]
+        w.close()
+        w2 = self.sim.watch(p + "?watch=1&resourceVersion=" + last_rv, timeout=30)
+        self.addCleanup(w2.close)
+        while len(seen) < N:
+            e = w2.next(timeout=30)
+            self.assertIsNotNone(e)
+            self.assertIn(e["type"], ("ADDED", "MODIFIED"))
+            seen.append(int(e["object"]["data"]["i"]))
+        t.join(60)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(errors, [])
+        self.assertEqual(seen, list(range(N)))
+
+
+# ====================================================================== tables
+class TableTest(Base):
+    def table(self, path):
+        code, h, body = self.sim.get(path, headers={"Accept": TABLE})
+        self.assertEqual(code, 200, body)
+        self.assertEqual(body["kind"], "Table")
+        self.assertEqual(body["apiVersion"], "meta.k8s.io/v1")
+        return [c["name"] for c in body["columnDefinitions"]], body["rows"]
+
+    def test_services(self):
+        ns = self.mkns("t-svc")
+        p = NS + "/%s/services" % ns
+        self.ok(self.sim.post(p, svc("lb", "LoadBalancer", ports=[
+            {"name": "http", "port": 80, "nodePort": 30080}])), 201)
+        self.ok(self.sim.patch(p + "/lb/status", {"status": {"loadBalancer": {"ingress": [
+            {"ip": "192.0.2.200"}]}}}))
+        self.ok(self.sim.post(p, svc("pending", "LoadBalancer")), 201)
+        cols, rows = self.table(p)
+        self.assertEqual(cols, ["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age",
+                                "Selector"])
+        byname = {r["cells"][0]: r["cells"] for r in rows}
+        self.assertEqual(byname["lb"][1], "LoadBalancer")
+        self.assertEqual(byname["lb"][3], "192.0.2.200")
+        self.assertEqual(byname["lb"][4], "80:30080/TCP")
+        self.assertEqual(byname["pending"][3], "<pending>")
+        self.assertEqual(rows[0]["object"]["kind"], "PartialObjectMetadata")
+
+    def test_nodes_and_leases(self):
+        self.ok(self.sim.post("/api/v1/nodes", {
+            "metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                       "nodeInfo": {"kubeletVersion": "v1.32.0"}}}), 201)
+        cols, rows = self.table("/api/v1/nodes")
+        self.assertEqual(cols[:5], ["Name", "Status", "Roles", "Age", "Version"])
+        r = [r["cells"] for r in rows if r["cells"][0] == "n1"][0]
+        self.assertEqual(r[1:3], ["Ready", "control-plane"])
+        self.assertEqual(r[4], "v1.32.0")
+        ns = self.mkns("t-lease")
+        self.ok(self.sim.post("/apis/coordination.k8s.io/v1/namespaces/%s/leases" % ns, {
+            "metadata": {"name": "l"}, "spec": {"holderIdentity": "node-a"}}), 201)
+        cols, rows = self.table("/apis/coordination.k8s.io/v1/namespaces/%s/leases" % ns)
+        self.assertEqual(cols, ["Name", "Holder", "Age"])
+        self.assertEqual(rows[0]["cells"][:2], ["l", "node-a"])
+
+
+# ====================================================================== CRDs
+class CRDTest(Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        code, _, body = cls.sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                     WIDGET_CRD)
+        assert code == 201, body
+        cls.ns = "crd-test"
+        cls.sim.post("/api/v1/namespaces", {"metadata": {"name": cls.ns}})
+        cls.p = "/apis/test.l2lb.io/v1/namespaces/%s/widgets" % cls.ns
+
+    def widget(self, name, **spec):
+        return {"apiVersion": "test.l2lb.io/v1", "kind": "Widget", "metadata": {"name": name},
+                "spec": spec}
+
+    def test_discovery_and_crud(self):
+        names = [g["name"] for g in self.ok(self.sim.get("/apis"))["groups"]]
+        self.assertIn("test.l2lb.io", names)
+        rl = self.ok(self.sim.get("/apis/test.l2lb.io/v1"))
+        res = {r["name"]: r for r in rl["resources"]}
+        self.assertEqual(res["widgets"]["kind"], "Widget")
+        self.assertEqual(res["widgets"]["shortNames"], ["wg"])
+        self.assertIn("widgets/status", res)
+        crd = self.ok(self.sim.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                                   "widgets.test.l2lb.io"))
+        conds = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+        self.assertEqual(conds.get("Established"), "True")
+        o = self.ok(self.sim.post(self.p, self.widget("w1", size=3)), 201)
+        self.assertEqual(o["metadata"]["generation"], 1)
+        lst = self.ok(self.sim.get(self.p))
+        self.assertEqual(lst["kind"], "WidgetList")
+        self.assertEqual(lst["items"][0]["kind"], "Widget")   # CR list items keep kind
+        # custom resources need a resourceVersion on update
+        o["spec"]["size"] = 4
+        del o["metadata"]["resourceVersion"]
+        self.status_of(self.sim.put(self.p + "/w1", o), 422, "Invalid")
+        # strategic merge patch is not supported for custom resources
+        self.status_of(self.sim.patch(self.p + "/w1", {"spec": {"size": 5}},
+                                      ctype="application/strategic-merge-patch+json"), 415,
+                       "UnsupportedMediaType")
+        o = self.ok(self.sim.patch(self.p + "/w1", {"spec": {"size": 5}}))
+        self.assertEqual(o["metadata"]["generation"], 2)
+
+    def test_schema_defaults_and_pruning(self):
+        o = self.ok(self.sim.post(self.p, dict(self.widget("w-def", size=2, junk=1),
+                                               extra=True)), 201)
+        self.assertEqual(o["spec"], {"size": 2, "color": "red", "auto": True})
+        self.assertNotIn("extra", o)
+        res = self.sim.post(self.p + "?fieldValidation=Strict", self.widget("w-strict", size=2,
+                                                                            junk=1))
+        b = self.status_of(res, 400, "BadRequest")
+        self.assertIn('strict decoding error: unknown field "spec.junk"', b["message"])
+        res = self.sim.post(self.p, self.widget("w-warn", size=2, junk=1))
+        self.assertIn('unknown field \\"spec.junk\\"', res[1].get("warning", ""))
+        o = self.ok(self.sim.post(self.p, self.widget("w-free", size=2, free={"a": {"b": 1}})),
+                    201)
+        self.assertEqual(o["spec"]["free"], {"a": {"b": 1}})
+
+    def test_schema_validation_table(self):
+        cases = [
+            ({}, "spec.size: Required value"),
+            ({"size": "x"}, 'spec.size: Invalid value: "string": spec.size in body must be of '
+                            'type integer: "string"'),
+            ({"size": 0}, "spec.size: Invalid value: 0: spec.size in body should be greater "
+                          "than or equal to 1"),
+            ({"size": 11}, "spec.size: Invalid value: 11: spec.size in body should be less "
+                           "than or equal to 10"),
+            ({"size": 2 ** 31}, "spec.size in body must be of type int32"),
+            ({"size": 1, "color": "green"}, 'spec.color: Unsupported value: "green": supported '
+                                            'values: "red", "blue"'),
+            ({"size": 1, "code": "A1"}, "spec.code: Invalid value: \"A1\": spec.code in body "
+                                        "should match '^[a-z]+$'"),
+            ({"size": 1, "tags": []}, "spec.tags in body should have at least 1 items"),
+            ({"size": 1, "tags": ["a", "b", "c"]}, "spec.tags: Too many: 3: must have at most 2 "
+                                                   "items"),
+            ({"size": 1, "tags": [1]}, "spec.tags[0]: Invalid value: \"integer\": spec.tags[0] "
+                                       "in body must be of type string"),
+        ]
+        for i, (spec, msg) in enumerate(cases):
+            with self.subTest(spec=spec):
+                res = self.sim.post(self.p, self.widget("bad-%d" % i, **spec))
+                b = self.status_of(res, 422, "Invalid")
+                self.assertIn(msg, b["message"])
+                self.assertTrue(b["message"].startswith('Widget.test.l2lb.io "bad-%d" is '
+                                                        'invalid: ' % i), b["message"])
+                self.assertEqual(b["details"]["group"], "test.l2lb.io")
+                self.assertEqual(b["details"]["kind"], "Widget")
+
+    def test_status_subresource(self):
+        o = self.ok(self.sim.post(self.p, dict(self.widget("w-st", size=1),
+                                               status={"ready": True})), 201)
+        self.assertNotIn("status", o)
+        o = self.ok(self.sim.patch(self.p + "/w-st/status", {"status": {"ready": True},
+                                                             "spec": {"size": 9}}))
+        self.assertEqual(o["status"], {"ready": True})
+        self.assertEqual(o["spec"]["size"], 1)
+        self.assertEqual(o["metadata"]["generation"], 1)
+        o = self.ok(self.sim.patch(self.p + "/w-st", {"status": {"ready": False}}))
+        self.assertEqual(o["status"], {"ready": True})
+        self.status_of(self.sim.patch(self.p + "/w-st/status", {"status": {"ready": "no"}}),
+                       422, "Invalid")
+
+    def test_printer_columns(self):
+        self.ok(self.sim.post(self.p, self.widget("w-tab", size=7, color="blue",
+                                                  tags=["x", "y"])), 201)
+        code, _, t = self.sim.get(self.p + "?fieldSelector=metadata.name%3Dw-tab",
+                                  headers={"Accept": TABLE})
+        self.assertEqual(code, 200, t)
+        self.assertEqual([c["name"] for c in t["columnDefinitions"]],
+                         ["Name", "Size", "Color", "Tags", "Ready"])
+        self.assertEqual(t["rows"][0]["cells"], ["w-tab", 7, "blue", '["x","y"]', None])
+
+    def test_crd_delete_removes_type(self):
+        crd = json.loads(json.dumps(WIDGET_CRD))
+        crd["metadata"]["name"] = "gadgets.test2.l2lb.io"
+        crd["spec"]["group"] = "test2.l2lb.io"
+        crd["spec"]["names"] = {"plural": "gadgets", "kind": "Gadget"}
+        self.ok(self.sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd),
+                201)
+        p = "/apis/test2.l2lb.io/v1/namespaces/%s/gadgets" % self.ns
+        self.ok(self.sim.post(p, {"metadata": {"name": "g"}, "spec": {"size": 1}}), 201)
+        w = self.sim.watch(p + "?watch=1&resourceVersion=" +
+                           self.ok(self.sim.get(p))["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        self.ok(self.sim.delete("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                                "gadgets.test2.l2lb.io"))
+        e = w.next()
+        self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("DELETED", "g"))
+        self.assertIsNone(w.next())
+        self.status_of(self.sim.get(p), 404, "NotFound")
+        self.status_of(self.sim.get("/apis/test2.l2lb.io/v1"), 404, "NotFound")
+        self.assertNotIn("test2.l2lb.io", [g["name"] for g in self.ok(self.sim.get(
+            "/apis"))["groups"]])
+
+    def test_crd_validation(self):
+        crd = json.loads(json.dumps(WIDGET_CRD))
+        crd["metadata"]["name"] = "wrong.test.l2lb.io"
+        b = self.status_of(self.sim.post(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd), 422, "Invalid")
+        self.assertIn('must be spec.names.plural+"."+spec.group', b["message"])
+
+
+# ====================================================================== faults, admin, state
+class FaultTest(Base):
+    def tearDown(self):
+        self.sim.request("DELETE", "/kubesim/faults")
+
+    def test_close_watches(self):
+        w = self.sim.watch("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=" +
+                           self.ok(self.sim.get("/api/v1/configmaps"))["metadata"][
+                               "resourceVersion"])
+        self.addCleanup(w.close)
+        wait_for(lambda: self.ok(self.sim.admin("GET", "stats"))["openWatches"] >= 1,
+                 what="watch registered")
+        r = self.ok(self.sim.admin("POST", "close-watches"))
+        self.assertGreaterEqual(r["closed"], 1)
+        self.assertIsNone(w.next())
+
+    def test_error_fraction_500_and_429(self):
+        self.ok(self.sim.admin("POST", "faults", {"errorRate": 1.0, "errorCode": 500}))
+        self.status_of(self.sim.get("/api/v1/namespaces"), 500, "InternalError")
+        self.ok(self.sim.admin("POST", "faults", {"errorRate": 1.0, "errorCode": 429,
+                                                  "retryAfter": 3}))
+        res = self.sim.get("/api/v1/namespaces")
+        self.status_of(res, 429, "TooManyRequests")
+        self.assertEqual(res[1]["retry-after"], "3")
+        self.assertEqual(res[2]["details"]["retryAfterSeconds"], 3)
+        self.ok(self.sim.admin("POST", "faults", {"errorRate": 0.5, "errorCode": 500}))
+        codes = [self.sim.get("/api/v1/namespaces/default")[0] for _ in range(200)]
+        self.assertTrue(40 < codes.count(500) < 160, codes.count(500))
+        self.ok(self.sim.admin("POST", "faults", {"errorRate": 1.0, "errorCode": 500,
+                                                  "verbs": ["create"]}))
+        self.ok(self.sim.get("/api/v1/namespaces/default"))
+
+    def test_latency(self):
+        self.ok(self.sim.admin("POST", "faults", {"latencyMs": 300}))
+        t0 = time.monotonic()
+        self.ok(self.sim.get("/api/v1/namespaces/default"))
+        self.assertGreaterEqual(time.monotonic() - t0, 0.29)
+
+    def test_compact_gives_410(self):
+        self.mkns("f-compact")
+        p = NS + "/f-compact/configmaps"
+        o = self.ok(self.sim.post(p, cm("a")), 201)
+        self.ok(self.sim.post(p, cm("b")), 201)
+        self.ok(self.sim.admin("POST", "compact", {"keep": 0}))
+        w = self.sim.watch(p + "?watch=1&resourceVersion=" + o["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        self.assertEqual(w.status, 200)
+        e = w.next()
+        self.assertEqual(e["type"], "ERROR")
+        st = e["object"]
+        self.assertEqual((st["kind"], st["code"], st["reason"], st["status"]),
+                         ("Status", 410, "Expired", "Failure"))
+        self.assertRegex(st["message"], r"^too old resource version: \d+ \(\d+\)$")
+        self.assertIsNone(w.next())
+        # a fresh list and watch from its RV works again
+        rv = self.ok(self.sim.get(p))["metadata"]["resourceVersion"]
+        w2 = self.sim.watch(p + "?watch=1&resourceVersion=" + rv)
+        self.addCleanup(w2.close)
+        self.ok(self.sim.post(p, cm("c")), 201)
+        self.assertEqual(w2.next()["type"], "ADDED")
+
+    def test_history_bound(self):
+        sim = Sim("--history", "5")
+        self.addCleanup(sim.stop)
+        o = sim.post("/api/v1/namespaces/default/configmaps", cm("h0"))[2]
+        for i in range(1, 10):
+            sim.post("/api/v1/namespaces/default/configmaps", cm("h%d" % i))
+        w = sim.watch("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=" +
+                      o["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        self.assertEqual(w.next()["type"], "ERROR")
+
+    def test_outage_refuses_connections(self):
+        sim = Sim("--admin", "127.0.0.1:0")
+        self.addCleanup(sim.stop)
+        w = sim.watch("/api/v1/namespaces/default/configmaps?watch=1")
+        self.addCleanup(w.close)
+        import http.client
+        import urllib.parse
+        a = urllib.parse.urlparse(sim.admin_url)
+        c = http.client.HTTPConnection(a.hostname, a.port, timeout=10)
+        c.request("POST", "/kubesim/outage", body=json.dumps({"seconds": 1.5}))
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+        wait_for(lambda: port_refuses(sim.host, sim.port), what="listener closed")
+        # the open watch was cut
+        with self.assertRaises(Exception):
+            while w.next(timeout=5) is not None:
+                pass
+            raise ConnectionError("ended")
+        wait_for(lambda: not port_refuses(sim.host, sim.port), timeout=10,
+                 what="listener back")
+        sim._conn = None
+        self.assertEqual(sim.get("/api/v1/namespaces")[0], 200)
+
+    def test_counters_and_request_log(self):
+        self.ok(self.sim.admin("POST", "stats/reset"))
+        self.ok(self.sim.get("/api/v1/namespaces/default/services"))
+        self.ok(self.sim.get("/api/v1/namespaces/default/services/kubernetes"))
+        self.ok(self.sim.get("/apis/coordination.k8s.io/v1/namespaces/default/leases"))
+        st = self.ok(self.sim.admin("GET", "stats"))
+        self.assertEqual(st["byVerbResource"].get("list services"), 1)
+        self.assertEqual(st["byVerbResource"].get("get services"), 1)
+        self.assertEqual(st["byVerbResource"].get("list leases.coordination.k8s.io"), 1)
+        self.assertEqual(st["byVerb"]["list"], 2)
+        self.assertEqual(st["total"], 3)
+
+        def logged():
+            with open(self.sim.reqlog) as f:
+                lines = [json.loads(x) for x in f if x.strip()]
+            return [x for x in lines if x["path"] == "/api/v1/namespaces/default/services/"
+                    "kubernetes"]
+        ent = wait_for(logged, what="request log line")[-1]
+        self.assertEqual(ent["verb"], "get")
+        self.assertEqual(ent["code"], 200)
+        self.assertEqual(ent["userAgent"], "kubesim-test/1")
+        self.assertEqual(ent["resource"], "services")
+        self.assertRegex(ent["time"], r"^\d{4}-\d\d-\d\dT")
+
+
+class StateTest(unittest.TestCase):
+    def test_save_on_exit_and_load(self):
+        import tempfile
+        import shutil
+        d = tempfile.mkdtemp(prefix="kubesim-state-")
+        self.addCleanup(shutil.rmtree, d, True)
+        state = os.path.join(d, "state.json")
+        sim = Sim("--state", state, tmp=d)
+        try:
+            sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", WIDGET_CRD)
+            o = sim.post("/api/v1/namespaces/default/configmaps", cm("keep"))[2]
+            sim.post("/apis/test.l2lb.io/v1/namespaces/default/widgets",
+                     {"metadata": {"name": "w"}, "spec": {"size": 1}})
+        finally:
+            sim.stop()
+        self.assertTrue(os.path.exists(state))
+        sim = Sim("--state", state, tmp=d)
+        try:
+            g = sim.get("/api/v1/namespaces/default/configmaps/keep")
+            self.assertEqual(g[0], 200)
+            self.assertEqual(g[2]["metadata"]["uid"], o["metadata"]["uid"])
+            self.assertEqual(sim.get("/apis/test.l2lb.io/v1/namespaces/default/widgets/w")[0],
+                             200)
+            o2 = sim.post("/api/v1/namespaces/default/configmaps", cm("new"))[2]
+            self.assertGreater(int(o2["metadata"]["resourceVersion"]),
+                               int(o["metadata"]["resourceVersion"]))
+        finally:
+            sim.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
