@@ -705,8 +705,12 @@ class Server:
         self.bookmark_interval = args.bookmark_interval
 
     # -------------------------------------------------------------- connection
-    async def on_conn(self, reader, writer):
-        self.conns.add(writer)
+    async def on_admin_conn(self, reader, writer):
+        await self.on_conn(reader, writer, admin_only=True)
+
+    async def on_conn(self, reader, writer, admin_only=False):
+        if not admin_only:
+            self.conns.add(writer)
         try:
             while True:
                 try:
@@ -724,6 +728,10 @@ class Server:
                 except (asyncio.IncompleteReadError, ValueError, ConnectionError, OSError,
                         ssl.SSLError):
                     break
+                if admin_only and not req.path.startswith("/kubesim/"):
+                    await self.send(writer, 404, {"Content-Type": "application/json"},
+                                    b'{"error":"the admin listener serves only /kubesim/"}')
+                    continue
                 keep = await self.handle(req, writer)
                 if not keep:
                     break
@@ -1407,7 +1415,18 @@ def parse_listen(s):
     return m.group(1), int(m.group(2))
 
 
+def raise_nofile():
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def main(argv=None):
+    raise_nofile()
     ap = argparse.ArgumentParser(prog="kubesim", description=__doc__.splitlines()[0])
     ap.add_argument("--listen", default="127.0.0.1:0")
     ap.add_argument("--tls-dir")
@@ -1461,7 +1480,7 @@ async def run(sim, srv, args, ca_crt, tmpdir):
     admin_srv = None
     if args.admin:
         ah, apt = parse_listen(args.admin)
-        admin_srv = await asyncio.start_server(srv.on_conn, ah, apt, reuse_address=True)
+        admin_srv = await asyncio.start_server(srv.on_admin_conn, ah, apt, reuse_address=True)
         args.admin_port = admin_srv.sockets[0].getsockname()[1]
     scheme = "http" if args.plain_http else "https"
     hostpart = "[%s]" % srv.host if ":" in srv.host else srv.host

@@ -188,6 +188,26 @@ class KubectlTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("spec.addresses: Required value", r.stderr)
 
+    def test_create_service_shows_defaults(self):
+        # kubectl's typed generators send protobuf; kubesim decodes it
+        self.kubectl("create", "namespace", "kc-defaults")
+        self.kubectl("create", "service", "loadbalancer", "-n", "kc-defaults", "lb1",
+                     "--tcp=80:8080")
+        y = self.kubectl("get", "svc", "-n", "kc-defaults", "lb1", "-o", "yaml").stdout
+        for line in ("allocateLoadBalancerNodePorts: true", "externalTrafficPolicy: Cluster",
+                     "internalTrafficPolicy: Cluster", "ipFamilyPolicy: SingleStack",
+                     "- IPv4", "sessionAffinity: None", "protocol: TCP", "targetPort: 8080",
+                     "type: LoadBalancer", "loadBalancer: {}"):
+            self.assertIn(line, y)
+        self.assertRegex(y, r"clusterIP: 198\.19\.\d+\.\d+")
+        self.assertRegex(y, r"nodePort: 3\d{4}")
+        self.kubectl("create", "configmap", "-n", "kc-defaults", "cm", "--from-literal=k=v")
+        self.kubectl("create", "secret", "generic", "-n", "kc-defaults", "s",
+                     "--from-literal=k=v")
+        o = json.loads(self.kubectl("get", "secret", "-n", "kc-defaults", "s", "-o",
+                                    "json").stdout)
+        self.assertEqual(o["data"], {"k": "dg=="})
+
     def test_api_resources_and_version(self):
         out = self.kubectl("api-resources").stdout
         for name in ("services", "leases", "endpointslices", "customresourcedefinitions"):

@@ -883,6 +883,307 @@ class CRDTest(Base):
         self.assertIn('must be spec.names.plural+"."+spec.group', b["message"])
 
 
+# ====================================================================== issue 12: services
+def ipin(ip, cidr):
+    import ipaddress
+    return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr)
+
+
+V4, V6 = "198.19.0.0/16", "2001:db8:ffff::/112"
+
+
+class ServiceDefaultsTest(Base):
+    """What the real API server fills in and checks on Services (dual-stack cluster)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim.post("/api/v1/namespaces", {"metadata": {"name": "svc12"}})
+        cls.p = "/api/v1/namespaces/svc12/services"
+
+    def create(self, name, typ="ClusterIP", ports=None, code=201, **spec):
+        res = self.sim.post(self.p, svc(name, typ, ports, **spec))
+        self.assertEqual(res[0], code, res[2])
+        return res[2]
+
+    def test_clusterip_defaults(self):
+        s = self.create("d-cip")["spec"]
+        self.assertTrue(ipin(s["clusterIP"], V4))
+        self.assertEqual(s["clusterIPs"], [s["clusterIP"]])
+        self.assertEqual(s["ipFamilies"], ["IPv4"])
+        self.assertEqual(s["ipFamilyPolicy"], "SingleStack")
+        self.assertEqual(s["sessionAffinity"], "None")
+        self.assertEqual(s["internalTrafficPolicy"], "Cluster")
+        self.assertNotIn("externalTrafficPolicy", s)
+        self.assertEqual(s["ports"], [{"port": 80, "protocol": "TCP", "targetPort": 80}])
+
+    def test_nodeport_and_loadbalancer(self):
+        s = self.create("d-np", "NodePort")["spec"]
+        self.assertTrue(30000 <= s["ports"][0]["nodePort"] <= 32767)
+        self.assertEqual(s["externalTrafficPolicy"], "Cluster")
+        s = self.create("d-lb", "LoadBalancer", ports=[{"name": "a", "port": 80},
+                                                       {"name": "b", "port": 443}])["spec"]
+        nps = [p["nodePort"] for p in s["ports"]]
+        self.assertEqual(len(set(nps)), 2)
+        self.assertTrue(s["allocateLoadBalancerNodePorts"])
+        self.assertNotIn("healthCheckNodePort", s)
+        s = self.create("d-lb-nonp", "LoadBalancer", allocateLoadBalancerNodePorts=False)["spec"]
+        self.assertNotIn("nodePort", s["ports"][0])
+        s = self.create("d-lb-local", "LoadBalancer", externalTrafficPolicy="Local")["spec"]
+        self.assertTrue(30000 <= s["healthCheckNodePort"] <= 32767)
+        self.assertNotEqual(s["healthCheckNodePort"], s["ports"][0]["nodePort"])
+        s = self.create("d-np-req", "NodePort", ports=[{"port": 80, "nodePort": 31999}])["spec"]
+        self.assertEqual(s["ports"][0]["nodePort"], 31999)
+        s = self.create("d-aff", sessionAffinity="ClientIP")["spec"]
+        self.assertEqual(s["sessionAffinityConfig"], {"clientIP": {"timeoutSeconds": 10800}})
+
+    def test_families(self):
+        s = self.create("f-prefer", ipFamilyPolicy="PreferDualStack")["spec"]
+        self.assertEqual(s["ipFamilies"], ["IPv4", "IPv6"])
+        self.assertTrue(ipin(s["clusterIPs"][0], V4) and ipin(s["clusterIPs"][1], V6))
+        s = self.create("f-require6", ipFamilyPolicy="RequireDualStack",
+                        ipFamilies=["IPv6", "IPv4"])["spec"]
+        self.assertTrue(ipin(s["clusterIP"], V6) and ipin(s["clusterIPs"][1], V4))
+        s = self.create("f-v6", ipFamilies=["IPv6"])["spec"]
+        self.assertEqual((s["ipFamilyPolicy"], len(s["clusterIPs"])), ("SingleStack", 1))
+        self.assertTrue(ipin(s["clusterIP"], V6))
+        s = self.create("f-headless", ports=[], clusterIP="None", selector={"a": "b"})["spec"]
+        self.assertEqual((s["clusterIP"], s["clusterIPs"]), ("None", ["None"]))
+        s = self.create("f-ext", "ExternalName", ports=[], externalName="example.com")["spec"]
+        for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            self.assertNotIn(f, s)
+        s = self.create("f-two-ips", clusterIPs=["198.19.250.1", "2001:db8:ffff::fa"])["spec"]
+        self.assertEqual(s["ipFamilyPolicy"], "RequireDualStack")
+        self.assertEqual(s["ipFamilies"], ["IPv4", "IPv6"])
+
+    # request → (code, text the message must contain)
+    INVALID = [
+        ("i-noports", "ClusterIP", [], {}, "spec.ports: Required value"),
+        ("i-noname", "ClusterIP", [{"port": 80}, {"port": 81}], {},
+         "spec.ports[0].name: Required value"),
+        ("i-dupname", "ClusterIP", [{"name": "a", "port": 80}, {"name": "a", "port": 81}], {},
+         'spec.ports[1].name: Duplicate value: "a"'),
+        ("i-port0", "ClusterIP", [{"port": 0}], {},
+         "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"),
+        ("i-proto", "ClusterIP", [{"port": 80, "protocol": "ICMP"}], {},
+         'spec.ports[0].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", '
+         '"UDP"'),
+        ("i-type", "Foo", None, {}, 'spec.type: Unsupported value: "Foo"'),
+        ("i-lbip", "LoadBalancer", None, {"loadBalancerIP": "not-an-ip"},
+         'spec.loadBalancerIP: Invalid value: "not-an-ip": must be a valid IP address'),
+        ("i-lbclass", "ClusterIP", None, {"loadBalancerClass": "l2lb.io/x"},
+         "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+        ("i-etp", "ClusterIP", None, {"externalTrafficPolicy": "Local"},
+         "spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set when `type` is "
+         "'NodePort' or 'LoadBalancer'"),
+        ("i-np-cip", "ClusterIP", [{"port": 80, "nodePort": 30001}], {},
+         "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"),
+        ("i-np-range", "NodePort", [{"port": 80, "nodePort": 80}], {},
+         "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. "
+         "The range of valid ports is 30000-32767"),
+        ("i-cip-bad", "ClusterIP", None, {"clusterIP": "abc"},
+         'spec.clusterIPs[0]: Invalid value: "abc": must be a valid IP address'),
+        ("i-cip-range", "ClusterIP", None, {"clusterIP": "10.0.0.1"},
+         "failed to allocate IP 10.0.0.1: the provided IP (10.0.0.1) is not in the valid range. "
+         "The range of valid IPs is 198.19.0.0/16"),
+        ("i-single-two", "ClusterIP", None, {"ipFamilyPolicy": "SingleStack",
+                                             "ipFamilies": ["IPv4", "IPv6"]},
+         'spec.ipFamilyPolicy: Invalid value: "SingleStack": must be RequireDualStack or '
+         'PreferDualStack when multiple IP families are specified'),
+        ("i-fam", "ClusterIP", None, {"ipFamilies": ["IPv5"]},
+         'spec.ipFamilies[0]: Unsupported value: "IPv5": supported values: "IPv4", "IPv6"'),
+        ("i-pol", "ClusterIP", None, {"ipFamilyPolicy": "Sometimes"},
+         'spec.ipFamilyPolicy: Unsupported value: "Sometimes"'),
+        ("i-extname", "ExternalName", [], {}, "spec.externalName: Required value"),
+    ]
+
+    def test_invalid_table(self):
+        for name, typ, ports, spec, msg in self.INVALID:
+            with self.subTest(case=name):
+                b = self.status_of(self.sim.post(self.p, svc(name, typ, ports, **spec)), 422,
+                                   "Invalid")
+                self.assertIn(msg, b["message"])
+                self.assertTrue(b["message"].startswith('Service "%s" is invalid: ' % name))
+                self.status_of(self.sim.get(self.p + "/" + name), 404, "NotFound")
+
+    def test_requested_ip_and_port_taken_then_freed(self):
+        self.create("t-a", clusterIP="198.19.200.7")
+        b = self.status_of(self.sim.post(self.p, svc("t-b", clusterIP="198.19.200.7")), 422,
+                           "Invalid")
+        self.assertIn("failed to allocate IP 198.19.200.7: provided IP is already allocated",
+                      b["message"])
+        self.create("t-np", "NodePort", ports=[{"port": 80, "nodePort": 32100}])
+        b = self.status_of(self.sim.post(self.p, svc("t-np2", "NodePort", ports=[
+            {"port": 80, "nodePort": 32100}])), 422, "Invalid")
+        self.assertIn("spec.ports[0].nodePort: Invalid value: 32100: provided port is already "
+                      "allocated", b["message"])
+        self.ok(self.sim.delete(self.p + "/t-a"))
+        self.ok(self.sim.delete(self.p + "/t-np"))
+        self.create("t-b", clusterIP="198.19.200.7")
+        self.create("t-np2", "NodePort", ports=[{"port": 80, "nodePort": 32100}])
+        # a failed create (dry run, or a name that exists) does not keep what it allocated
+        self.ok(self.sim.post(self.p + "?dryRun=All", svc("t-dry", clusterIP="198.19.200.8")),
+                201)
+        self.status_of(self.sim.post(self.p, svc("t-b", clusterIP="198.19.200.9")), 409,
+                       "AlreadyExists")
+        self.create("t-c", clusterIP="198.19.200.8")
+        self.create("t-d", clusterIP="198.19.200.9")
+
+    def test_update_rules(self):
+        o = self.create("u-a", "LoadBalancer", loadBalancerClass="l2lb.io/one")
+        ip = o["spec"]["clusterIP"]
+        np_ = o["spec"]["ports"][0]["nodePort"]
+        # a PUT that leaves out the allocated values keeps them
+        body = svc("u-a", "LoadBalancer", loadBalancerClass="l2lb.io/one")
+        body["metadata"]["resourceVersion"] = o["metadata"]["resourceVersion"]
+        o2 = self.ok(self.sim.put(self.p + "/u-a", body))
+        self.assertEqual(o2["spec"]["clusterIP"], ip)
+        self.assertEqual(o2["spec"]["ports"][0]["nodePort"], np_)
+        b = self.status_of(self.sim.patch(self.p + "/u-a", {"spec": {
+            "clusterIP": "198.19.201.1", "clusterIPs": ["198.19.201.1"]}}), 422, "Invalid")
+        self.assertIn("spec.clusterIPs[0]: Invalid value: [\"198.19.201.1\"]: may not change "
+                      "once set", b["message"])
+        b = self.status_of(self.sim.patch(self.p + "/u-a", {"spec": {
+            "loadBalancerClass": "l2lb.io/two"}}), 422, "Invalid")
+        self.assertIn('spec.loadBalancerClass: Invalid value: "l2lb.io/two": may not change '
+                      'once set', b["message"])
+        # LoadBalancer -> ClusterIP drops node ports; -> ExternalName frees the cluster IP
+        o3 = self.ok(self.sim.patch(self.p + "/u-a", {"spec": {"type": "ClusterIP",
+                                                               "loadBalancerClass": None}}))
+        self.assertNotIn("nodePort", o3["spec"]["ports"][0])
+        self.assertNotIn("externalTrafficPolicy", o3["spec"])
+        self.assertNotIn("allocateLoadBalancerNodePorts", o3["spec"])
+        self.create("u-np", "NodePort", ports=[{"port": 80, "nodePort": np_}])
+        o4 = self.ok(self.sim.patch(self.p + "/u-a", {"spec": {"type": "ExternalName",
+                                                               "externalName": "a.example"}}))
+        self.assertNotIn("clusterIP", o4["spec"])
+        self.assertNotIn("ipFamilies", o4["spec"])
+        self.create("u-b", clusterIP=ip)
+
+    def test_status_rules(self):
+        self.create("s-lb", "LoadBalancer")
+        self.create("s-cip")
+        sp = self.p + "/s-lb/status"
+        o = self.ok(self.sim.patch(sp, {"status": {"loadBalancer": {"ingress": [
+            {"ip": "192.0.2.200"}, {"ip": "2001:db8::200", "ipMode": "Proxy"}]}}}))
+        ing = o["status"]["loadBalancer"]["ingress"]
+        self.assertEqual([i["ipMode"] for i in ing], ["VIP", "Proxy"])
+        cases = [
+            ({"ip": "192.0.2.300"}, 'status.loadBalancer.ingress[0].ip: Invalid value: '
+                                    '"192.0.2.300": must be a valid IP address'),
+            ({"ip": "192.0.2.1", "ipMode": "Bogus"}, 'status.loadBalancer.ingress[0].ipMode: '
+                                                     'Unsupported value: "Bogus"'),
+            ({"hostname": "x.example", "ipMode": "VIP"}, "status.loadBalancer.ingress[0].ipMode: "
+                                                         "Forbidden"),
+        ]
+        for ing, msg in cases:
+            with self.subTest(ingress=ing):
+                b = self.status_of(self.sim.patch(sp, {"status": {"loadBalancer": {
+                    "ingress": [ing]}}}), 422, "Invalid")
+                self.assertIn(msg, b["message"])
+        b = self.status_of(self.sim.patch(self.p + "/s-cip/status", {"status": {"loadBalancer": {
+            "ingress": [{"ip": "192.0.2.5"}]}}}), 422, "Invalid")
+        self.assertIn("may only be used when `spec.type` is 'LoadBalancer'", b["message"])
+
+
+class SingleStackTest(Base):
+    extra = ("--service-cidr", "198.18.0.0/24")
+
+    def test_single_stack_cluster(self):
+        p = "/api/v1/namespaces/default/services"
+        b = self.status_of(self.sim.post(p, svc("a", ipFamilyPolicy="RequireDualStack")), 422,
+                           "Invalid")
+        self.assertIn('spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is '
+                      'not configured for dual-stack services', b["message"])
+        b = self.status_of(self.sim.post(p, svc("b", ipFamilies=["IPv6"])), 422, "Invalid")
+        self.assertIn('spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this '
+                      'cluster', b["message"])
+        s = self.ok(self.sim.post(p, svc("c", ipFamilyPolicy="PreferDualStack")), 201)["spec"]
+        self.assertEqual(s["ipFamilies"], ["IPv4"])
+        self.assertEqual(s["ipFamilyPolicy"], "PreferDualStack")
+        self.assertTrue(ipin(s["clusterIP"], "198.18.0.0/24"))
+        k = self.ok(self.sim.get(p + "/kubernetes"))
+        self.assertEqual(k["spec"]["clusterIP"], "198.18.0.1")
+
+
+# ====================================================================== issue 12: slices, nodes
+class EndpointSliceNodeTest(Base):
+    P = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+
+    def eps(self, name, at="IPv4", endpoints=None, ports=None):
+        b = {"metadata": {"name": name}, "endpoints": endpoints or []}
+        if at is not None:
+            b["addressType"] = at
+        if ports is not None:
+            b["ports"] = ports
+        return b
+
+    def test_rules(self):
+        cases = [
+            (self.eps("e1", None), "addressType: Required value"),
+            (self.eps("e2", "IPv5"), 'addressType: Unsupported value: "IPv5"'),
+            (self.eps("e3", "IPv4", [{"addresses": ["2001:db8::1"]}]),
+             'endpoints[0].addresses[0]: Invalid value: "2001:db8::1": must be a valid IPv4 '
+             'address'),
+            (self.eps("e4", "IPv6", [{"addresses": ["192.0.2.1"]}]),
+             "must be a valid IPv6 address"),
+            (self.eps("e5", "IPv4", [{"addresses": []}]), "endpoints[0].addresses: Required value"),
+            (self.eps("e6", "IPv4", [{"addresses": ["192.0.2.1"]}] * 1001),
+             "endpoints: Too many: 1001: must have at most 1000 items"),
+            (self.eps("e7", "IPv4", [], [{"name": "p%d" % i, "port": 80} for i in range(101)]),
+             "ports: Too many: 101: must have at most 100 items"),
+        ]
+        for body, msg in cases:
+            with self.subTest(name=body["metadata"]["name"]):
+                b = self.status_of(self.sim.post(self.P, body), 422, "Invalid")
+                self.assertIn(msg, b["message"])
+        o = self.ok(self.sim.post(self.P, self.eps("ok", "IPv4", [
+            {"addresses": ["192.0.2.1"]},
+            {"addresses": ["192.0.2.2"], "conditions": {"ready": False}}],
+            [{"name": "http", "port": 80, "protocol": "TCP"}])), 201)
+        self.assertNotIn("conditions", o["endpoints"][0])   # not defaulted
+        self.assertEqual(o["endpoints"][1]["conditions"], {"ready": False})
+        b = self.status_of(self.sim.patch(self.P + "/ok", {"addressType": "IPv6"}), 422, "Invalid")
+        self.assertIn('addressType: Invalid value: "IPv6": field is immutable', b["message"])
+
+    def test_nodes_stored_as_sent(self):
+        node = {"metadata": {"name": "node-a", "labels": {"kubernetes.io/hostname": "node-a"}},
+                "spec": {"unschedulable": True},
+                "status": {"conditions": [{"type": "Ready", "status": "False",
+                                           "reason": "KubeletNotReady"}],
+                           "addresses": [{"type": "InternalIP", "address": "192.0.2.11"},
+                                         {"type": "InternalIP", "address": "2001:db8::11"}]}}
+        o = self.ok(self.sim.post("/api/v1/nodes", node), 201)
+        self.assertNotIn("namespace", o["metadata"])
+        self.assertEqual(o["spec"], node["spec"])
+        self.assertEqual(o["status"], node["status"])
+        self.status_of(self.sim.get("/api/v1/namespaces/default/nodes/node-a"), 404, "NotFound")
+        b = self.status_of(self.sim.post("/api/v1/nodes", {"metadata": {
+            "name": "node-b", "labels": {"kubernetes.io/hostname": "bad value"}}}), 422, "Invalid")
+        self.assertIn('metadata.labels: Invalid value: "bad value"', b["message"])
+        # status is only changed through /status for an existing node
+        o["status"]["conditions"][0]["status"] = "True"
+        o2 = self.ok(self.sim.put("/api/v1/nodes/node-a", o))
+        self.assertEqual(o2["status"]["conditions"][0]["status"], "False")
+        o3 = self.ok(self.sim.put("/api/v1/nodes/node-a/status", o))
+        self.assertEqual(o3["status"]["conditions"][0]["status"], "True")
+
+
+class OpenAPITest(Base):
+    def test_v3_root_and_custom_schema(self):
+        self.ok(self.sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                              WIDGET_CRD), 201)
+        root = self.ok(self.sim.get("/openapi/v3"))
+        url = root["paths"]["apis/test.l2lb.io/v1"]["serverRelativeURL"]
+        self.assertIn("api/v1", root["paths"])
+        doc = self.ok(self.sim.get(url))
+        sch = doc["components"]["schemas"]["io.l2lb.test.v1.Widget"]
+        self.assertEqual(sch["x-kubernetes-group-version-kind"],
+                         [{"group": "test.l2lb.io", "version": "v1", "kind": "Widget"}])
+        self.assertIn("size", sch["properties"]["spec"]["properties"])
+        self.status_of(self.sim.get("/openapi/v2"), 404, "NotFound")
+
+
 # ====================================================================== faults, admin, state
 class FaultTest(Base):
     def tearDown(self):
