@@ -1,0 +1,478 @@
+/* leasefsm: client-go leader election on one Lease, as a pure state machine (see leasefsm.h). */
+#include "kube/leasefsm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum obs_state {
+	OBS_UNKNOWN,
+	OBS_ABSENT,
+	OBS_PRESENT,
+};
+
+enum want {
+	WANT_NOTHING, /* observe only */
+	WANT_LEAD,
+	WANT_RELEASE,
+};
+
+#define EVQ_CAP 8
+
+struct leasefsm {
+	char identity[LEASEFSM_HOLDER_MAX];
+	int64_t lease_ms, renew_ms, retry_ms, interval_ms;
+
+	enum obs_state obs;
+	struct leasefsm_record rec;
+	char rv[LEASEFSM_RV_MAX];
+	int64_t obs_ms; /* local time the record was last seen to change */
+	int gone;	/* rec.holder declared dead, until the record changes */
+	int64_t gone_ms;
+
+	enum want want;
+	int64_t delay_ms;
+	int leading;
+	int64_t lead_until; /* send time of the last successful write + renew deadline */
+	int64_t next_try;
+	enum leasefsm_stop_reason stop_reason;
+
+	enum leasefsm_action inflight; /* LEASEFSM_WAIT: none */
+	int64_t sent_ms;
+	struct leasefsm_record sent;
+
+	char leader[LEASEFSM_HOLDER_MAX];
+	enum leasefsm_action evq[EVQ_CAP];
+	unsigned evhead, evlen;
+};
+
+const char *leasefsm_config_error_str(enum leasefsm_config_error e)
+{
+	switch (e) {
+	case LEASEFSM_CONFIG_OK:
+		return "ok";
+	case LEASEFSM_CONFIG_NO_IDENTITY:
+		return "no identity";
+	case LEASEFSM_CONFIG_IDENTITY_TOO_LONG:
+		return "identity longer than 253 characters";
+	case LEASEFSM_CONFIG_NOT_POSITIVE:
+		return "lease duration, renew deadline and retry period must be positive";
+	case LEASEFSM_CONFIG_RENEW_NOT_BELOW_LEASE:
+		return "lease duration must be greater than the renew deadline";
+	case LEASEFSM_CONFIG_RETRY_TOO_LONG:
+		return "renew deadline must be greater than 1.2 times the retry period";
+	case LEASEFSM_CONFIG_BAD_INTERVAL:
+		return "renew interval must be at least the retry period and below the renew deadline";
+	}
+	return "?";
+}
+
+const char *leasefsm_action_str(enum leasefsm_action a)
+{
+	switch (a) {
+	case LEASEFSM_WAIT:
+		return "wait";
+	case LEASEFSM_CREATE:
+		return "create";
+	case LEASEFSM_ACQUIRE:
+		return "acquire";
+	case LEASEFSM_RENEW:
+		return "renew";
+	case LEASEFSM_RELEASE:
+		return "release";
+	case LEASEFSM_STARTED_LEADING:
+		return "started_leading";
+	case LEASEFSM_STOPPED_LEADING:
+		return "stopped_leading";
+	case LEASEFSM_NEW_LEADER:
+		return "new_leader";
+	}
+	return "?";
+}
+
+const char *leasefsm_write_result_str(enum leasefsm_write_result r)
+{
+	switch (r) {
+	case LEASEFSM_WRITE_OK:
+		return "ok";
+	case LEASEFSM_WRITE_CONFLICT:
+		return "conflict";
+	case LEASEFSM_WRITE_ERROR:
+		return "error";
+	}
+	return "?";
+}
+
+const char *leasefsm_stop_reason_str(enum leasefsm_stop_reason r)
+{
+	switch (r) {
+	case LEASEFSM_STOP_NONE:
+		return "none";
+	case LEASEFSM_STOP_RENEW_DEADLINE:
+		return "renew_deadline";
+	case LEASEFSM_STOP_TAKEN:
+		return "taken";
+	case LEASEFSM_STOP_DELETED:
+		return "deleted";
+	case LEASEFSM_STOP_CONFLICT:
+		return "conflict";
+	case LEASEFSM_STOP_RELEASED:
+		return "released";
+	}
+	return "?";
+}
+
+enum leasefsm_config_error leasefsm_config_validate(const struct leasefsm_config *c)
+{
+	if (!c->identity || !c->identity[0])
+		return LEASEFSM_CONFIG_NO_IDENTITY;
+	if (strlen(c->identity) >= LEASEFSM_HOLDER_MAX)
+		return LEASEFSM_CONFIG_IDENTITY_TOO_LONG;
+	if (c->lease_ms <= 0 || c->renew_ms <= 0 || c->retry_ms <= 0 || c->renew_interval_ms < 0)
+		return LEASEFSM_CONFIG_NOT_POSITIVE;
+	if (c->lease_ms <= c->renew_ms)
+		return LEASEFSM_CONFIG_RENEW_NOT_BELOW_LEASE;
+	/* renew > 1.2 * retry, in integers: 5 * renew > 6 * retry. */
+	if (c->renew_ms > INT64_MAX / 6 || c->retry_ms > INT64_MAX / 6 ||
+	    5 * c->renew_ms <= 6 * c->retry_ms)
+		return LEASEFSM_CONFIG_RETRY_TOO_LONG;
+	if (c->renew_interval_ms &&
+	    (c->renew_interval_ms < c->retry_ms || c->renew_interval_ms >= c->renew_ms))
+		return LEASEFSM_CONFIG_BAD_INTERVAL;
+	return LEASEFSM_CONFIG_OK;
+}
+
+int64_t leasefsm_duration_seconds(int64_t ms)
+{
+	if (ms <= 1000)
+		return 1;
+	return ms / 1000 + (ms % 1000 != 0);
+}
+
+int leasefsm_format_microtime(int64_t wall_us, char *buf, unsigned long cap)
+{
+	if (cap == 0)
+		return -1;
+	buf[0] = '\0';
+	if (wall_us < 0)
+		return -1;
+	time_t secs = (time_t)(wall_us / 1000000);
+	struct tm tm;
+	if (!gmtime_r(&secs, &tm) || tm.tm_year + 1900 > 9999)
+		return -1;
+	int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)(wall_us % 1000000));
+	if (n < 0 || (unsigned long)n >= cap) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+struct leasefsm *leasefsm_new(const struct leasefsm_config *c)
+{
+	if (leasefsm_config_validate(c) != LEASEFSM_CONFIG_OK)
+		return NULL;
+	struct leasefsm *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	memcpy(m->identity, c->identity, strlen(c->identity) + 1);
+	m->lease_ms = c->lease_ms;
+	m->renew_ms = c->renew_ms;
+	m->retry_ms = c->retry_ms;
+	m->interval_ms = c->renew_interval_ms ? c->renew_interval_ms : c->retry_ms;
+	m->obs = OBS_UNKNOWN;
+	m->want = WANT_NOTHING;
+	m->inflight = LEASEFSM_WAIT;
+	return m;
+}
+
+void leasefsm_free(struct leasefsm *m)
+{
+	free(m);
+}
+
+static void push_event(struct leasefsm *m, enum leasefsm_action ev)
+{
+	if (m->evlen == EVQ_CAP) /* cannot happen when the caller drains; keep the newest */
+		m->evhead = (m->evhead + 1) % EVQ_CAP, m->evlen--;
+	m->evq[(m->evhead + m->evlen) % EVQ_CAP] = ev;
+	m->evlen++;
+}
+
+static void stop_leading(struct leasefsm *m, enum leasefsm_stop_reason why)
+{
+	if (!m->leading)
+		return;
+	m->leading = 0;
+	m->stop_reason = why;
+	push_event(m, LEASEFSM_STOPPED_LEADING);
+}
+
+static void note_holder(struct leasefsm *m)
+{
+	if (m->obs != OBS_PRESENT || !m->rec.holder[0] || !strcmp(m->rec.holder, m->leader))
+		return;
+	memcpy(m->leader, m->rec.holder, sizeof(m->leader));
+	push_event(m, LEASEFSM_NEW_LEADER);
+}
+
+static int records_equal(const struct leasefsm_record *a, const struct leasefsm_record *b)
+{
+	return !strcmp(a->holder, b->holder) && a->duration_s == b->duration_s &&
+	       !strcmp(a->acquire_time, b->acquire_time) && !strcmp(a->renew_time, b->renew_time) &&
+	       a->transitions == b->transitions;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int names_us(const struct leasefsm *m)
+{
+	return m->obs == OBS_PRESENT && !strcmp(m->rec.holder, m->identity);
+}
+
+void leasefsm_observe(struct leasefsm *m, const struct leasefsm_record *rec, const char *rv,
+		      int64_t now_ms)
+{
+	int changed;
+	if (!rec) {
+		changed = m->obs != OBS_ABSENT;
+		m->obs = OBS_ABSENT;
+		m->rv[0] = '\0';
+	} else {
+		changed = m->obs != OBS_PRESENT || !records_equal(&m->rec, rec);
+		m->obs = OBS_PRESENT;
+		m->rec = *rec;
+		/* Fields come from the caller's decoder: never trust them to be terminated. */
+		m->rec.holder[LEASEFSM_HOLDER_MAX - 1] = '\0';
+		m->rec.acquire_time[LEASEFSM_TIME_MAX - 1] = '\0';
+		m->rec.renew_time[LEASEFSM_TIME_MAX - 1] = '\0';
+		copy_str(m->rv, sizeof(m->rv), rv);
+	}
+	if (!changed)
+		return;
+	m->obs_ms = now_ms;
+	m->gone = 0;
+	if (m->leading && !names_us(m))
+		stop_leading(m, rec ? LEASEFSM_STOP_TAKEN : LEASEFSM_STOP_DELETED);
+	note_holder(m);
+	/* A change may have freed the lease: a waiting candidate looks again at once. */
+	if (!m->leading)
+		m->next_try = now_ms;
+}
+
+void leasefsm_campaign(struct leasefsm *m, int64_t delay_ms)
+{
+	m->want = WANT_LEAD;
+	m->delay_ms = delay_ms > 0 ? delay_ms : 0;
+}
+
+void leasefsm_release(struct leasefsm *m)
+{
+	m->want = WANT_RELEASE;
+	stop_leading(m, LEASEFSM_STOP_RELEASED);
+	m->next_try = 0;
+}
+
+void leasefsm_holder_gone(struct leasefsm *m, const char *holder, int64_t now_ms)
+{
+	if (m->obs != OBS_PRESENT || !holder || !holder[0] || strcmp(m->rec.holder, holder) != 0 ||
+	    !strcmp(holder, m->identity) || m->gone)
+		return;
+	m->gone = 1;
+	m->gone_ms = now_ms;
+	if (!m->leading)
+		m->next_try = now_ms;
+}
+
+int64_t leasefsm_free_since(const struct leasefsm *m)
+{
+	switch (m->obs) {
+	case OBS_UNKNOWN:
+		return LEASEFSM_NEVER;
+	case OBS_ABSENT:
+		return m->obs_ms;
+	case OBS_PRESENT:
+		break;
+	}
+	if (!m->rec.holder[0] || !strcmp(m->rec.holder, m->identity))
+		return m->obs_ms;
+	int64_t t = m->obs_ms > INT64_MAX - m->lease_ms ? INT64_MAX : m->obs_ms + m->lease_ms;
+	if (m->gone && m->gone_ms < t)
+		t = m->gone_ms;
+	return t;
+}
+
+int leasefsm_held_by_other(const struct leasefsm *m, int64_t now_ms)
+{
+	return m->obs == OBS_PRESENT && m->rec.holder[0] && !names_us(m) &&
+	       now_ms < leasefsm_free_since(m);
+}
+
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static enum leasefsm_action begin_write(struct leasefsm *m, enum leasefsm_action a, int64_t now_ms,
+					struct leasefsm_out *out)
+{
+	m->inflight = a;
+	m->sent_ms = now_ms;
+	m->sent = out->rec;
+	m->next_try = add_sat(now_ms, a == LEASEFSM_RENEW ? m->interval_ms : m->retry_ms);
+	memcpy(out->rv, m->rv, sizeof(out->rv));
+	out->wake_ms = LEASEFSM_NEVER;
+	return a;
+}
+
+static enum leasefsm_action wait_until(struct leasefsm *m, int64_t t, struct leasefsm_out *out)
+{
+	if (m->leading)
+		t = min64(t, m->lead_until);
+	out->wake_ms = t;
+	return LEASEFSM_WAIT;
+}
+
+enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t wall_us,
+				   struct leasefsm_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->wake_ms = LEASEFSM_NEVER;
+	if (m->leading && now_ms >= m->lead_until)
+		stop_leading(m, LEASEFSM_STOP_RENEW_DEADLINE);
+	if (m->evlen) {
+		enum leasefsm_action ev = m->evq[m->evhead];
+		m->evhead = (m->evhead + 1) % EVQ_CAP;
+		m->evlen--;
+		return ev;
+	}
+	if (m->inflight != LEASEFSM_WAIT || m->obs == OBS_UNKNOWN || m->want == WANT_NOTHING)
+		return wait_until(m, LEASEFSM_NEVER, out);
+	if (m->want == WANT_RELEASE && !names_us(m))
+		return wait_until(m, LEASEFSM_NEVER, out);
+	if (now_ms < m->next_try)
+		return wait_until(m, m->next_try, out);
+
+	char now_str[LEASEFSM_TIME_MAX];
+	leasefsm_format_microtime(wall_us, now_str, sizeof(now_str));
+	struct leasefsm_record *r = &out->rec;
+
+	if (m->want == WANT_RELEASE) {
+		/* As client-go: empty holder, 1 s duration, transitions kept. */
+		r->duration_s = 1;
+		memcpy(r->acquire_time, now_str, sizeof(now_str));
+		memcpy(r->renew_time, now_str, sizeof(now_str));
+		r->transitions = m->rec.transitions;
+		return begin_write(m, LEASEFSM_RELEASE, now_ms, out);
+	}
+
+	memcpy(r->holder, m->identity, sizeof(r->holder));
+	r->duration_s = leasefsm_duration_seconds(m->lease_ms);
+	memcpy(r->renew_time, now_str, sizeof(now_str));
+	if (m->obs == OBS_ABSENT) {
+		memcpy(r->acquire_time, now_str, sizeof(now_str));
+		r->transitions = 0;
+		return begin_write(m, LEASEFSM_CREATE, now_ms, out);
+	}
+	if (names_us(m)) {
+		/* Ours already (we lead, or a record from before a restart): keep its history. */
+		memcpy(r->acquire_time, m->rec.acquire_time, sizeof(r->acquire_time));
+		r->transitions = m->rec.transitions;
+		return begin_write(m, m->leading ? LEASEFSM_RENEW : LEASEFSM_ACQUIRE, now_ms, out);
+	}
+	int64_t at = add_sat(leasefsm_free_since(m), m->delay_ms);
+	if (now_ms < at)
+		return wait_until(m, at, out);
+	memcpy(r->acquire_time, now_str, sizeof(now_str));
+	r->transitions = m->rec.transitions + 1;
+	return begin_write(m, LEASEFSM_ACQUIRE, now_ms, out);
+}
+
+int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result res, const char *new_rv,
+			int64_t now_ms)
+{
+	enum leasefsm_action a = m->inflight;
+	if (a == LEASEFSM_WAIT)
+		return -1;
+	m->inflight = LEASEFSM_WAIT;
+	switch (res) {
+	case LEASEFSM_WRITE_OK:
+		if (!(m->obs == OBS_PRESENT && records_equal(&m->rec, &m->sent)))
+			m->obs_ms = now_ms;
+		m->obs = OBS_PRESENT;
+		m->rec = m->sent;
+		m->gone = 0;
+		copy_str(m->rv, sizeof(m->rv), new_rv);
+		if (a != LEASEFSM_RELEASE) {
+			int64_t until = add_sat(m->sent_ms, m->renew_ms);
+			/* A success that arrives after the deadline does not make us lead again:
+			 * others may already count the lease as ours-and-expired. */
+			if (m->want == WANT_LEAD && now_ms < until) {
+				m->lead_until = until;
+				m->next_try = add_sat(m->sent_ms, m->interval_ms);
+				if (!m->leading) {
+					m->leading = 1;
+					m->stop_reason = LEASEFSM_STOP_NONE;
+					push_event(m, LEASEFSM_STARTED_LEADING);
+				}
+			} else if (m->want == WANT_LEAD) {
+				m->next_try = now_ms; /* renew it at once, now as an acquire */
+			}
+		}
+		note_holder(m);
+		break;
+	case LEASEFSM_WRITE_CONFLICT:
+		/* Someone else wrote the record: most likely a peer took it over because our
+		 * node looked dead. Stop answering now rather than at the renew deadline. */
+		stop_leading(m, LEASEFSM_STOP_CONFLICT);
+		m->next_try = add_sat(m->sent_ms, m->retry_ms);
+		break;
+	case LEASEFSM_WRITE_ERROR:
+		m->next_try = add_sat(m->sent_ms, m->retry_ms);
+		break;
+	}
+	return 0;
+}
+
+int leasefsm_is_leading(const struct leasefsm *m)
+{
+	return m->leading;
+}
+
+const char *leasefsm_holder(const struct leasefsm *m)
+{
+	return m->obs == OBS_PRESENT ? m->rec.holder : "";
+}
+
+const char *leasefsm_leader(const struct leasefsm *m)
+{
+	return m->leader;
+}
+
+int leasefsm_observed(const struct leasefsm *m, struct leasefsm_record *rec)
+{
+	if (m->obs != OBS_PRESENT)
+		return 0;
+	if (rec)
+		*rec = m->rec;
+	return 1;
+}
+
+enum leasefsm_stop_reason leasefsm_stop_reason(const struct leasefsm *m)
+{
+	return m->stop_reason;
+}
