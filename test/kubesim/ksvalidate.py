@@ -1913,3 +1913,260 @@ def openapi(sim, segs, qp):
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes (kubesim)",
                                          "version": "v1.32.0-kubesim"},
             "paths": paths, "components": {"schemas": schemas}}
+
+
+# ==================================================================== decoding (Go types)
+# A compact description of the Go types behind the built-in kinds l2lb uses, so that a body
+# with a wrong JSON type is refused at decode time (400 BadRequest, as the real server's JSON
+# decoder does) and time fields are parsed and re-encoded as the real server does.
+# Leaves: "str", "int32", "int64", "bool", "ios" (int or string), "time" (metav1.Time),
+# "micro" (metav1.MicroTime), "any"; containers: ("map", leaf), ("list", schema), dict.
+_COND = {"type": "str", "status": "str", "observedGeneration": "int64",
+         "lastTransitionTime": "time", "lastHeartbeatTime": "time", "lastProbeTime": "time",
+         "reason": "str", "message": "str"}
+_OBJREF = {"kind": "str", "namespace": "str", "name": "str", "uid": "str", "apiVersion": "str",
+           "resourceVersion": "str", "fieldPath": "str"}
+GO_META = {"name": "str", "generateName": "str", "namespace": "str", "selfLink": "str",
+           "uid": "str", "resourceVersion": "str", "generation": "int64",
+           "creationTimestamp": "time", "deletionTimestamp": "time",
+           "deletionGracePeriodSeconds": "int64", "labels": ("map", "str"),
+           "annotations": ("map", "str"), "finalizers": ("list", "str"),
+           "ownerReferences": ("list", {"apiVersion": "str", "kind": "str", "name": "str",
+                                        "uid": "str", "controller": "bool",
+                                        "blockOwnerDeletion": "bool"}),
+           "managedFields": "any"}
+GO_TYPES = {
+    ("", "services"): {
+        "spec": {"ports": ("list", {"name": "str", "protocol": "str", "appProtocol": "str",
+                                    "port": "int32", "targetPort": "ios", "nodePort": "int32"}),
+                 "selector": ("map", "str"), "clusterIP": "str", "clusterIPs": ("list", "str"),
+                 "type": "str", "externalIPs": ("list", "str"), "sessionAffinity": "str",
+                 "loadBalancerIP": "str", "loadBalancerSourceRanges": ("list", "str"),
+                 "externalName": "str", "externalTrafficPolicy": "str",
+                 "healthCheckNodePort": "int32", "publishNotReadyAddresses": "bool",
+                 "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": "int32"}},
+                 "ipFamilies": ("list", "str"), "ipFamilyPolicy": "str",
+                 "allocateLoadBalancerNodePorts": "bool", "loadBalancerClass": "str",
+                 "internalTrafficPolicy": "str", "trafficDistribution": "str"},
+        "status": {"loadBalancer": {"ingress": ("list", {
+            "ip": "str", "hostname": "str", "ipMode": "str",
+            "ports": ("list", {"port": "int32", "protocol": "str", "error": "str"})})},
+                   "conditions": ("list", _COND)}},
+    ("coordination.k8s.io", "leases"): {
+        "spec": {"holderIdentity": "str", "leaseDurationSeconds": "int32",
+                 "acquireTime": "micro", "renewTime": "micro", "leaseTransitions": "int32",
+                 "strategy": "str", "preferredHolder": "str"}},
+    ("discovery.k8s.io", "endpointslices"): {
+        "addressType": "str",
+        "endpoints": ("list", {"addresses": ("list", "str"),
+                               "conditions": {"ready": "bool", "serving": "bool",
+                                              "terminating": "bool"},
+                               "hostname": "str", "targetRef": _OBJREF, "nodeName": "str",
+                               "zone": "str", "deprecatedTopology": ("map", "str"),
+                               "hints": "any"}),
+        "ports": ("list", {"name": "str", "protocol": "str", "port": "int32",
+                           "appProtocol": "str"})},
+    ("", "nodes"): {
+        "spec": {"podCIDR": "str", "podCIDRs": ("list", "str"), "providerID": "str",
+                 "unschedulable": "bool", "taints": ("list", {"key": "str", "value": "str",
+                                                              "effect": "str",
+                                                              "timeAdded": "time"}),
+                 "configSource": "any", "externalID": "str"},
+        "status": {"conditions": ("list", _COND),
+                   "addresses": ("list", {"type": "str", "address": "str"}),
+                   "capacity": ("map", "any"), "allocatable": ("map", "any"), "phase": "str",
+                   "daemonEndpoints": "any", "nodeInfo": ("map", "str"), "images": "any",
+                   "volumesInUse": "any", "volumesAttached": "any", "config": "any",
+                   "runtimeHandlers": "any", "features": "any"}},
+    ("", "events"): {
+        "involvedObject": _OBJREF, "reason": "str", "message": "str",
+        "source": {"component": "str", "host": "str"}, "firstTimestamp": "time",
+        "lastTimestamp": "time", "count": "int32", "type": "str", "eventTime": "micro",
+        "series": {"count": "int32", "lastObservedTime": "micro"}, "action": "str",
+        "related": _OBJREF, "reportingComponent": "str", "reportingInstance": "str"},
+    ("events.k8s.io", "events"): {
+        "eventTime": "micro", "series": {"count": "int32", "lastObservedTime": "micro"},
+        "reportingController": "str", "reportingInstance": "str", "action": "str",
+        "reason": "str", "regarding": _OBJREF, "related": _OBJREF, "note": "str",
+        "type": "str", "deprecatedSource": {"component": "str", "host": "str"},
+        "deprecatedFirstTimestamp": "time", "deprecatedLastTimestamp": "time",
+        "deprecatedCount": "int32"},
+    ("", "configmaps"): {"data": ("map", "str"), "binaryData": ("map", "str"),
+                         "immutable": "bool"},
+    ("", "secrets"): {"data": ("map", "str"), "stringData": ("map", "str"), "type": "str",
+                      "immutable": "bool"},
+}
+_re_time = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)$")
+_re_micro = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{6})(Z|[+-]\d\d:\d\d)$")
+
+
+class DecodeError(Exception):
+    pass
+
+
+def _jtype(v):
+    return {"str": "string", "bool": "bool", "int": "number", "float": "number",
+            "list": "array", "dict": "object"}.get(type(v).__name__, "value")
+
+
+def _norm_time(v, micro, path):
+    import datetime
+    layout = "2006-01-02T15:04:05.000000Z07:00" if micro else "2006-01-02T15:04:05Z07:00"
+    m = (_re_micro if micro else _re_time).match(v)
+    if not m:
+        raise DecodeError('parsing time "%s" as "%s": cannot parse "%s" as "%s"'
+                          % (v, layout, v, layout))
+    frac = m.group(7) or ""
+    tz = m.group(8).upper()
+    try:
+        dt = datetime.datetime(*(int(m.group(i)) for i in range(1, 7)),
+                               tzinfo=datetime.timezone.utc if tz == "Z" else
+                               datetime.timezone(datetime.timedelta(
+                                   hours=int(tz[1:3]), minutes=int(tz[4:6])) *
+                                   (1 if tz[0] == "+" else -1)))
+    except ValueError as e:
+        raise DecodeError('parsing time "%s": %s' % (v, e))
+    dt = dt.astimezone(datetime.timezone.utc)
+    if micro:
+        us = int((frac[1:] + "000000")[:6])
+        return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%06dZ" % us
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def go_decode(v, t, path):
+    """Check v against Go type t; return v with times normalised. Raises DecodeError."""
+    if v is None:
+        return None
+    if t == "any":
+        return v
+    if isinstance(t, dict):
+        if not isinstance(v, dict):
+            raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type object"
+                              % (_jtype(v), path))
+        out = {}
+        for k, x in v.items():
+            out[k] = go_decode(x, t[k], path + "." + k) if k in t else x
+        return out
+    if isinstance(t, tuple):
+        kind, sub = t
+        if kind == "map":
+            if not isinstance(v, dict):
+                raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type "
+                                  "map[string]%s" % (_jtype(v), path,
+                                                     "string" if sub == "str" else "any"))
+            return {k: go_decode(x, sub, path) for k, x in v.items()}
+        if not isinstance(v, list):
+            raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type []%s"
+                              % (_jtype(v), path, "string" if sub == "str" else "object"))
+        return [go_decode(x, sub, path) for x in v]
+    if t == "str":
+        if not isinstance(v, str):
+            raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type string"
+                              % (_jtype(v), path))
+        return v
+    if t == "bool":
+        if not isinstance(v, bool):
+            raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type bool"
+                              % (_jtype(v), path))
+        return v
+    if t in ("int32", "int64"):
+        bits = 32 if t == "int32" else 64
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type %s"
+                              % (_jtype(v), path, t))
+        if isinstance(v, float):
+            if not v.is_integer():
+                raise DecodeError("json: cannot unmarshal number %s into Go struct field %s of "
+                                  "type %s" % (json.dumps(v), path, t))
+            v = int(v)
+        if not -(1 << (bits - 1)) <= v < (1 << (bits - 1)):
+            raise DecodeError("json: cannot unmarshal number %d into Go struct field %s of "
+                              "type %s" % (v, path, t))
+        return v
+    if t == "ios":
+        if isinstance(v, bool) or not isinstance(v, (int, str)):
+            raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type "
+                              "intstr.IntOrString" % (_jtype(v), path))
+        return v
+    if t in ("time", "micro"):
+        if not isinstance(v, str):
+            raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type "
+                              "string" % (_jtype(v), path))
+        return _norm_time(v, t == "micro", path)
+    return v
+
+
+def decode_builtin(rt, obj):
+    """Type-check and normalise obj as the real server's decoder would (raises ApiError)."""
+    try:
+        if "metadata" in obj:
+            obj["metadata"] = go_decode(obj["metadata"], GO_META, rt.kind + ".metadata")
+        t = GO_TYPES.get(rt.key) if rt.builtin else None
+        if t:
+            for k, sub in t.items():
+                if k in obj:
+                    obj[k] = go_decode(obj[k], sub, rt.kind + "." + k)
+    except DecodeError as e:
+        raise ApiError(400, "BadRequest", '%s in version "%s" cannot be handled as a %s: %s'
+                       % (rt.kind, rt.version, rt.kind, e))
+    return obj
+
+
+# ==================================================================== leases and events
+def lease_prepare(sim, rt, new, old, errs, op, dry):
+    spec = new.get("spec") or {}
+    d = spec.get("leaseDurationSeconds")
+    if d is not None and d <= 0:
+        errs.append(e_invalid("spec.leaseDurationSeconds", d, "must be greater than 0"))
+    t = spec.get("leaseTransitions")
+    if t is not None and t < 0:
+        errs.append(e_invalid("spec.leaseTransitions", t, "must be greater than or equal to 0"))
+    if spec.get("preferredHolder") and not spec.get("strategy"):
+        errs.append(e_forbidden("spec.preferredHolder",
+                                "preferredHolder is only allowed if strategy is set"))
+
+
+def events_v1_prepare(sim, rt, new, old, errs, op, dry):
+    if not new.get("eventTime"):
+        errs.append(e_required("eventTime"))
+    if new.get("type") not in ("Normal", "Warning"):
+        errs.append(e_invalid("type", "", "has invalid value: %s" % (new.get("type") or "")))
+    for f in ("deprecatedFirstTimestamp", "deprecatedLastTimestamp"):
+        if new.get(f):
+            errs.append(e_invalid(f, "", "needs to be unset"))
+    if new.get("deprecatedCount"):
+        errs.append(e_invalid("deprecatedCount", "", "needs to be unset"))
+    rc = new.get("reportingController") or ""
+    if not rc:
+        errs.append(e_required("reportingController"))
+    else:
+        for m in check_qualified_name(rc):
+            errs.append(e_invalid("reportingController", rc, m))
+    for f in ("reportingInstance", "action", "reason"):
+        v = new.get(f) or ""
+        if not v:
+            errs.append(e_required(f))
+        elif len(v) > 128:
+            errs.append(e_invalid(f, "", "can have at most 128 characters"))
+    if len(new.get("note") or "") > 1024:
+        errs.append(e_invalid("note", "", "can have at most 1024 characters"))
+    reg = new.get("regarding") or {}
+    if reg.get("namespace") and reg.get("namespace") != new["metadata"].get("namespace"):
+        errs.append(e_invalid("regarding.namespace", reg["namespace"],
+                              "does not match event.namespace"))
+
+
+def events_core_prepare(sim, rt, new, old, errs, op, dry):
+    io = new.get("involvedObject") or {}
+    ns = new["metadata"].get("namespace")
+    if io.get("namespace") and io["namespace"] != ns:
+        errs.append(e_invalid("involvedObject.namespace", io["namespace"],
+                              "does not match event.namespace"))
+    t = new.get("type")
+    if t and t not in ("Normal", "Warning"):
+        errs.append(e_invalid("type", "", "has invalid value: %s" % t))
+
+
+HOOKS[("coordination.k8s.io", "leases")] = {"prepare": lease_prepare}
+HOOKS[("events.k8s.io", "events")] = {"prepare": events_v1_prepare}
+HOOKS[("", "events")] = {"prepare": events_core_prepare}

@@ -395,7 +395,7 @@ class Sim:
             md.pop("namespace", None)
         for f in ("selfLink",):
             md.pop(f, None)
-        return body
+        return V.decode_builtin(rt, body)
 
     def do_create(self, rt, ns, body, q):
         dry = q.get("dryRun") == "All"
@@ -723,6 +723,8 @@ class Server:
                     await self.send(writer, 400, {"Content-Type": "text/plain"}, b"bad request",
                                     close=True)
                     break
+                if req.headers.get("expect", "").lower() == "100-continue":
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 try:
                     req.body = await self.read_body(reader, req)
                 except (asyncio.IncompleteReadError, ValueError, ConnectionError, OSError,
@@ -1470,6 +1472,7 @@ def main(argv=None):
         ca_crt, crt, key = ensure_tls(d, host)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(crt, key)
+        ctx.set_alpn_protocols(["http/1.1"])
         srv.ssl = ctx
     asyncio.run(run(sim, srv, args, ca_crt, tmpdir))
 

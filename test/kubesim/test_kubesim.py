@@ -208,7 +208,9 @@ BUILTINS = [
     ("/api/v1/namespaces/{ns}/serviceaccounts", "ServiceAccount", "v1", {}),
     ("/api/v1/nodes", "Node", "v1", {"spec": {}}),
     ("/apis/events.k8s.io/v1/namespaces/{ns}/events", "Event", "events.k8s.io/v1",
-     {"reason": "R", "eventTime": "2026-01-01T00:00:00.000000Z"}),
+     {"reason": "R", "eventTime": "2026-01-01T00:00:00.000000Z", "type": "Normal",
+      "reportingController": "l2lb.io/speaker", "reportingInstance": "node-a",
+      "action": "Announce"}),
     ("/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices", "EndpointSlice",
      "discovery.k8s.io/v1", {"addressType": "IPv4", "endpoints": [{"addresses": ["192.0.2.1"]}]}),
     ("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", "Lease", "coordination.k8s.io/v1",
@@ -881,6 +883,76 @@ class CRDTest(Base):
         b = self.status_of(self.sim.post(
             "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd), 422, "Invalid")
         self.assertIn('must be spec.names.plural+"."+spec.group', b["message"])
+
+
+# ====================================================================== decoding, leases, events
+class DecodeTest(Base):
+    L = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+
+    def test_wrong_json_types_are_400(self):
+        b = self.status_of(self.sim.post("/api/v1/namespaces/default/services", svc(
+            "dec", ports=[{"port": "80"}])), 400, "BadRequest")
+        self.assertEqual(b["message"], 'Service in version "v1" cannot be handled as a Service: '
+                         'json: cannot unmarshal string into Go struct field '
+                         'Service.spec.ports.port of type int32')
+        self.status_of(self.sim.post(self.L, {"metadata": {"name": "x"}, "spec": {
+            "leaseDurationSeconds": 1.5}}), 400, "BadRequest")
+        self.status_of(self.sim.post("/api/v1/namespaces/default/configmaps", {
+            "metadata": {"name": "x", "labels": {"a": 1}}}), 400, "BadRequest")
+
+    def test_times_parsed_and_normalised(self):
+        o = self.ok(self.sim.post(self.L, {"metadata": {"name": "t"}, "spec": {
+            "holderIdentity": "a", "leaseDurationSeconds": 15,
+            "acquireTime": "2026-01-01T01:00:00.123456+01:00",
+            "renewTime": "2026-01-01T00:00:01.000001Z"}}), 201)
+        self.assertEqual(o["spec"]["acquireTime"], "2026-01-01T00:00:00.123456Z")
+        self.assertEqual(o["spec"]["renewTime"], "2026-01-01T00:00:01.000001Z")
+        b = self.status_of(self.sim.post(self.L, {"metadata": {"name": "t2"}, "spec": {
+            "renewTime": "2026-01-01T00:00:01Z"}}), 400, "BadRequest")
+        self.assertIn('parsing time "2026-01-01T00:00:01Z" as "2006-01-02T15:04:05.000000Z07:00"',
+                      b["message"])
+        o = self.ok(self.sim.post("/api/v1/nodes", {"metadata": {"name": "tn"}, "status": {
+            "conditions": [{"type": "Ready", "status": "True",
+                            "lastHeartbeatTime": "2026-01-01T00:00:00.5Z"}]}}), 201)
+        self.assertEqual(o["status"]["conditions"][0]["lastHeartbeatTime"],
+                         "2026-01-01T00:00:00Z")
+
+    def test_lease_rules(self):
+        b = self.status_of(self.sim.post(self.L, {"metadata": {"name": "l0"}, "spec": {
+            "leaseDurationSeconds": 0}}), 422, "Invalid")
+        self.assertIn("spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0",
+                      b["message"])
+        self.status_of(self.sim.post(self.L, {"metadata": {"name": "l1"}, "spec": {
+            "leaseTransitions": -1}}), 422, "Invalid")
+
+    def test_events_v1_rules(self):
+        p = "/apis/events.k8s.io/v1/namespaces/default/events"
+        b = self.status_of(self.sim.post(p, {"metadata": {"name": "e"}}), 422, "Invalid")
+        for f in ("eventTime: Required value", "reportingController: Required value",
+                  "reportingInstance: Required value", "action: Required value",
+                  "reason: Required value", "type: Invalid value"):
+            self.assertIn(f, b["message"])
+
+    def test_expect_100_continue(self):
+        import http.client
+        c = self.sim.connect()
+        self.addCleanup(c.close)
+        body = json.dumps(cm("big", data={"k": "x" * 5000})).encode()
+        c.putrequest("POST", "/api/v1/namespaces/default/configmaps")
+        c.putheader("Authorization", "Bearer " + self.sim.token)
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Content-Length", str(len(body)))
+        c.putheader("Expect", "100-continue")
+        c.endheaders()
+        c.sock.settimeout(5)
+        first = c.sock.recv(64)
+        self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first)
+        c.sock.sendall(body)
+        buf = first[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+        deadline = time.monotonic() + 10
+        while b"\r\n\r\n" not in buf and time.monotonic() < deadline:
+            buf += c.sock.recv(65536)
+        self.assertTrue(buf.startswith(b"HTTP/1.1 201 "), buf[:100])
 
 
 # ====================================================================== issue 12: services
