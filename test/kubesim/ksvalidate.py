@@ -1712,6 +1712,37 @@ BUILTIN_TABLES = {
 }
 
 
+def _event_cells(o):
+    v1 = "regarding" in o or "note" in o or "reportingController" in o
+    io = o.get("regarding" if v1 else "involvedObject") or {}
+    last = (o.get("deprecatedLastTimestamp") if v1 else o.get("lastTimestamp")) or \
+        (o.get("series") or {}).get("lastObservedTime") or o.get("eventTime")
+    first = (o.get("deprecatedFirstTimestamp") if v1 else o.get("firstTimestamp")) or \
+        o.get("eventTime")
+    src = (o.get("deprecatedSource") if v1 else o.get("source")) or {}
+    srcs = src.get("component") or o.get("reportingController") or \
+        o.get("reportingComponent") or ""
+    if src.get("host"):
+        srcs += ", " + src["host"]
+    obj = "%s/%s" % ((io.get("kind") or "").lower(), io.get("name") or "")
+    count = (o.get("deprecatedCount") if v1 else o.get("count")) or \
+        (o.get("series") or {}).get("count") or 1
+    return [human_age(last[:19] + "Z") if last else "<unknown>", o.get("type", ""),
+            o.get("reason", ""), obj, io.get("fieldPath", ""), srcs,
+            (o.get("note") if v1 else o.get("message")) or "",
+            human_age(first[:19] + "Z") if first else "<unknown>", count,
+            o["metadata"]["name"]]
+
+
+# tables whose first column is not the name
+FULL_TABLES = {
+    key: ([col("Last Seen"), col("Type"), col("Reason"), col("Object"),
+           col("Subobject", prio=1), col("Source", prio=1), col("Message"),
+           col("First Seen", prio=1), col("Count", "integer", prio=1),
+           col("Name", prio=1)], _event_cells)
+    for key in (("", "events"), ("events.k8s.io", "events"))}
+
+
 def jsonpath_find(obj, path):
     """A small JSONPath subset: .a.b, [n], [*], [?(@.k=="v")]. Returns a list of values."""
     path = path.strip()
@@ -1788,6 +1819,8 @@ def table_for(sim, rt, objs, meta, qp, with_columns=True):
         else:
             defs = [NAME_COL, col("Age", "date")]
             cellf = (lambda o: [age_of(o)])
+    elif rt.key in FULL_TABLES:
+        defs, cellf = FULL_TABLES[rt.key]
     elif rt.key in BUILTIN_TABLES:
         extra, cellf = BUILTIN_TABLES[rt.key]
         defs = [NAME_COL] + extra
@@ -1799,7 +1832,8 @@ def table_for(sim, rt, objs, meta, qp, with_columns=True):
         cellf = (lambda o: [age_of(o)])
     rows = []
     for o in objs:
-        row = {"cells": [o["metadata"]["name"]] + cellf(o)}
+        row = {"cells": (cellf(o) if rt.key in FULL_TABLES and rt.builtin
+                         else [o["metadata"]["name"]] + cellf(o))}
         if include == "Object":
             row["object"] = sim.out_obj(rt, o)
         elif include != "None":

@@ -158,11 +158,11 @@ class Watcher:
 
 class Request:
     __slots__ = ("method", "path", "query", "headers", "body", "version", "verb", "resource",
-                 "code", "user_agent", "t0", "ns", "name", "sub", "group", "gv")
+                 "code", "user_agent", "t0", "ns", "name", "sub", "group", "gv", "user")
 
     def __init__(self):
         self.verb = self.resource = self.ns = self.name = self.sub = self.group = None
-        self.gv = None
+        self.gv = self.user = None
         self.code = 0
 
 
@@ -605,7 +605,26 @@ class Sim:
         out.sort(key=lambda t: (t[0], t[1]))
         return out
 
+    def check_rv_param(self, q):
+        rv = q.get("resourceVersion", "")
+        if rv in ("", "0"):
+            return
+        try:
+            n = int(rv)
+        except ValueError:
+            raise ApiError(400, "BadRequest", 'resourceVersion: Invalid value: "%s": strconv.'
+                           'ParseUint: parsing "%s": invalid syntax' % (rv, rv))
+        if n > self.rv:
+            raise ApiError(504, "Timeout", "Too large resource version: %d, current: %d"
+                           % (n, self.rv), {"causes": [{"reason": "ResourceVersionTooLarge",
+                                                        "message": "Too large resource version"}],
+                                            "retryAfterSeconds": 1})
+        if q.get("resourceVersionMatch") == "Exact" and n < self.compacted:
+            raise ApiError(410, "Expired", "too old resource version: %d (%d)"
+                           % (n, self.compacted))
+
     def do_list(self, rt, ns, q):
+        self.check_rv_param(q)
         sel = self.select(rt, ns, q)
         listrv = self.rv
         cont = q.get("continue")
@@ -703,6 +722,11 @@ class Server:
         self.conns = set()
         self.listeners = []
         self.bookmark_interval = args.bookmark_interval
+        self.tokens = {}
+        if args.token:
+            self.tokens[args.token] = "admin"
+        if args.token_file:
+            self.tokens.update(read_token_file(args.token_file))
 
     # -------------------------------------------------------------- connection
     async def on_admin_conn(self, reader, writer):
@@ -814,10 +838,11 @@ class Server:
             return keep
         try:
             self.route(req)
-            if req.path not in ("/version", "/healthz", "/livez", "/readyz") and self.args.token:
-                auth = req.headers.get("authorization", "")
-                if auth != "Bearer " + self.args.token:
-                    raise ApiError(401, "Unauthorized", "Unauthorized")
+            auth = req.headers.get("authorization", "")
+            req.user = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+            if req.path not in ("/version", "/healthz", "/livez", "/readyz") and \
+                    self.tokens and req.user is None:
+                raise ApiError(401, "Unauthorized", "Unauthorized")
             f = sim.faults
             if f["latencyMs"]:
                 await asyncio.sleep(f["latencyMs"] / 1000.0)
@@ -869,7 +894,7 @@ class Server:
             line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(req.t0)) +
                     ".%06dZ" % int((req.t0 % 1) * 1e6),
                     "userAgent": req.user_agent, "method": req.method, "verb": verb,
-                    "path": req.path, "code": req.code}
+                    "path": req.path, "code": req.code, "user": req.user or ""}
             if req.resource:
                 line.update({"group": req.group, "resource": req.resource.split(".")[0],
                              "namespace": req.ns or "", "name": req.name or "",
@@ -1132,6 +1157,8 @@ class Server:
                 if w.match(o):
                     w.queue.append(("ADDED", Event(int(o["metadata"]["resourceVersion"]),
                                                    rt.key, "ADDED", o, None)))
+        elif start > sim.rv:
+            sim.check_rv_param(q)
         elif start < sim.compacted:
             error = status_obj(410, "Expired", "too old resource version: %d (%d)"
                                % (start, sim.compacted))
@@ -1410,6 +1437,20 @@ def write_kubeconfig(path, url, ca_crt, token):
     os.replace(tmp, path)
 
 
+def read_token_file(path):
+    """kube-apiserver --token-auth-file format: token,user,uid[,"group1,group2"]."""
+    import csv
+    out = {}
+    with open(path, newline="") as f:
+        for row in csv.reader(f):
+            if not row or row[0].startswith("#"):
+                continue
+            if len(row) < 2:
+                raise SystemExit("kubesim: %s: a line needs at least token,user" % path)
+            out[row[0].strip()] = row[1].strip()
+    return out
+
+
 def parse_listen(s):
     m = re.match(r"^\[([^\]]+)\]:(\d+)$", s) or re.match(r"^([^:]+):(\d+)$", s)
     if not m:
@@ -1434,6 +1475,7 @@ def main(argv=None):
     ap.add_argument("--tls-dir")
     ap.add_argument("--plain-http", action="store_true")
     ap.add_argument("--token")
+    ap.add_argument("--token-file", help="token,user[,uid,groups] lines (static token file)")
     ap.add_argument("--state")
     ap.add_argument("--kubeconfig-out")
     ap.add_argument("--request-log")

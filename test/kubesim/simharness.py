@@ -104,8 +104,10 @@ class Sim:
                 conn=None, raw=False):
         """Returns (code, headers dict (lowercase keys), parsed JSON or bytes)."""
         h = {"Accept": "application/json", "User-Agent": "kubesim-test/1"}
-        if token and self.token:
-            h["Authorization"] = "Bearer " + (self.token if token is True else token)
+        if isinstance(token, str):
+            h["Authorization"] = "Bearer " + token
+        elif token and self.token:
+            h["Authorization"] = "Bearer " + self.token
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
             ctype = ctype or "application/json"

@@ -1376,6 +1376,61 @@ class FaultTest(Base):
         self.assertRegex(ent["time"], r"^\d{4}-\d\d-\d\dT")
 
 
+class TokenFileTest(unittest.TestCase):
+    def test_token_file_users_in_request_log(self):
+        import tempfile
+        import shutil
+        d = tempfile.mkdtemp(prefix="kubesim-tok-")
+        self.addCleanup(shutil.rmtree, d, True)
+        tf = os.path.join(d, "tokens.csv")
+        with open(tf, "w") as f:
+            f.write('tok-ctl,system:serviceaccount:l2lb:controller,1\n'
+                    'tok-spk,system:serviceaccount:l2lb:speaker,2,"system:serviceaccounts"\n')
+        sim = Sim("--token-file", tf, token=None, tmp=d)
+        self.addCleanup(sim.stop)
+        self.assertEqual(sim.get("/api/v1/services", token="tok-ctl")[0], 200)
+        self.assertEqual(sim.get("/api/v1/nodes", token="tok-spk")[0], 200)
+        self.assertEqual(sim.get("/api/v1/nodes", token="nope")[0], 401)
+
+        def users():
+            with open(sim.reqlog) as f:
+                return [(x["user"], x["resource"], x["code"]) for x in map(json.loads, f)
+                        if x.get("resource")]
+        got = wait_for(lambda: len(users()) >= 3 and users(), what="log lines")
+        self.assertEqual(got, [("system:serviceaccount:l2lb:controller", "services", 200),
+                               ("system:serviceaccount:l2lb:speaker", "nodes", 200),
+                               ("", "nodes", 401)])
+
+
+class MiscTest(Base):
+    def test_too_large_resource_version(self):
+        b = self.status_of(self.sim.get("/api/v1/configmaps?resourceVersion=999999999"), 504,
+                           "Timeout")
+        self.assertIn("Too large resource version", b["message"])
+        b = self.status_of(self.sim.get("/api/v1/configmaps?watch=1&resourceVersion=999999999"),
+                           504, "Timeout")
+
+    def test_events_table(self):
+        self.ok(self.sim.post("/api/v1/namespaces/default/events", {
+            "metadata": {"name": "ev1"}, "involvedObject": {"kind": "Service", "name": "web",
+                                                            "namespace": "default"},
+            "reason": "IPAllocated", "message": "Assigned IP", "type": "Normal",
+            "source": {"component": "l2lb-controller"},
+            "lastTimestamp": "2026-01-01T00:00:00Z", "count": 2}), 201)
+        code, _, t = self.sim.get("/api/v1/namespaces/default/events",
+                                  headers={"Accept": TABLE})
+        self.assertEqual([c["name"] for c in t["columnDefinitions"]][:4],
+                         ["Last Seen", "Type", "Reason", "Object"])
+        row = t["rows"][0]["cells"]
+        self.assertEqual(row[1:4], ["Normal", "IPAllocated", "service/web"])
+        self.assertEqual(row[6], "Assigned IP")
+        b = self.status_of(self.sim.post("/api/v1/namespaces/default/events", {
+            "metadata": {"name": "ev2"}, "involvedObject": {"kind": "Service", "name": "web",
+                                                            "namespace": "other"}}),
+            422, "Invalid")
+        self.assertIn("involvedObject.namespace", b["message"])
+
+
 class StateTest(unittest.TestCase):
     def test_save_on_exit_and_load(self):
         import tempfile
