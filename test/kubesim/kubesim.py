@@ -758,7 +758,7 @@ class Server:
                     await self.send(writer, 404, {"Content-Type": "application/json"},
                                     b'{"error":"the admin listener serves only /kubesim/"}')
                     continue
-                keep = await self.handle(req, writer)
+                keep = await self.handle(req, writer, reader)
                 if not keep:
                     break
         except (ConnectionError, OSError, ssl.SSLError, asyncio.CancelledError):
@@ -828,7 +828,7 @@ class Server:
         await writer.drain()
 
     # -------------------------------------------------------------- dispatch
-    async def handle(self, req, writer):
+    async def handle(self, req, writer, reader=None):
         keep = req.version == "HTTP/1.1" and req.headers.get("connection", "").lower() != "close"
         sim = self.sim
         if req.path.startswith("/kubesim/"):
@@ -855,8 +855,7 @@ class Server:
                                "Internal error occurred: kubesim injected fault",
                                {"causes": [{"message": "kubesim injected fault"}]})
             if req.verb == "watch":
-                await self.serve_watch(req, writer)
-                self.account(req)
+                await self.serve_watch(req, writer, reader)
                 return False
             code, hdrs, body = self.serve(req)
         except ApiError as e:
@@ -1127,7 +1126,7 @@ class Server:
                 "resources": res}
 
     # -------------------------------------------------------------- watch
-    async def serve_watch(self, req, writer):
+    async def serve_watch(self, req, writer, reader=None):
         sim = self.sim
         rt, gv = self.resolve(req)
         q = req.query
@@ -1167,6 +1166,7 @@ class Server:
                 if ev.rv > start and ev.key == rt.key:
                     w.offer(ev)
         req.code = 200
+        self.account(req)
         ct = TABLE_CT if table else "application/json"
         writer.write(("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache, private"
                       "\r\nTransfer-Encoding: chunked\r\n\r\n" % ct).encode())
@@ -1177,6 +1177,15 @@ class Server:
             return
         sim.watchers.setdefault(rt.key, set()).add(w)
         loop = asyncio.get_running_loop()
+
+        async def eof_watch():
+            # the client sends nothing on a watch; EOF or data means it went away
+            try:
+                await reader.read(4096)
+            except (ConnectionError, OSError, ssl.SSLError):
+                pass
+            w.close("gone")
+        eof_task = loop.create_task(eof_watch()) if reader is not None else None
         deadline = loop.time() + tmo
         next_bm = loop.time() + self.bookmark_interval
         first_table = True
@@ -1203,7 +1212,7 @@ class Server:
                     await writer.drain()
                     continue
                 if w.closed:
-                    if w.closed == "abort":
+                    if w.closed in ("abort", "gone"):
                         writer.transport.abort()
                         return
                     break
@@ -1235,6 +1244,8 @@ class Server:
             writer.write(b"0\r\n\r\n")
             await writer.drain()
         finally:
+            if eof_task is not None:
+                eof_task.cancel()
             s = sim.watchers.get(rt.key)
             if s is not None:
                 s.discard(w)

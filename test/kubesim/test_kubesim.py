@@ -631,6 +631,17 @@ class WatchTest(Base):
         e = wf.next()
         self.assertEqual(e["type"], "MODIFIED")
 
+    def test_client_closing_a_watch_unregisters_it(self):
+        def open_watches():
+            return self.ok(self.sim.admin("GET", "stats"))["openWatches"]
+        before = open_watches()
+        ws = [self.sim.watch("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1"
+                             "&timeoutSeconds=600") for _ in range(5)]
+        wait_for(lambda: open_watches() == before + 5, what="5 watches open")
+        for w in ws:
+            w.close()
+        wait_for(lambda: open_watches() == before, what="watches gone")
+
     def test_watch_all_namespaces_and_other_types_isolated(self):
         a, b = self.mkns("w-all-a"), self.mkns("w-all-b")
         lst = self.ok(self.sim.get("/api/v1/configmaps"))
