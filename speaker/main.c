@@ -2,12 +2,44 @@
  * announce. */
 #include "cli/cli.h"
 #include "log/log.h"
+#include "loop/loop.h"
+#include "net/ifchoose.h"
+#include "net/link.h"
+#include "net/netaddr.h"
+#include "speaker/responder.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-#define PROG "l2lb-speaker"
+#define PROG		  "l2lb-speaker"
+#define MAX_STATIC	  256
+#define MAX_CHOSEN	  64
+#define CAP_NET_ADMIN_BIT 12
+#define CAP_NET_RAW_BIT	  13
+
+/* One --static ADDR[@IFACE]; why records the last choice outcome, to warn once per change. */
+struct static_addr {
+	struct netaddr addr;
+	char text[NETADDR_STRLEN];
+	char iface[IF_NAME_MAX]; /* "" when the interface is chosen by subnet */
+	enum ifchoose_result why;
+	int chosen_before;
+};
+
+/* Everything the speaker runs on: created by main, passed down, no globals. */
+struct speaker {
+	struct log *lg;
+	struct loop *lp;
+	struct link_set *links;
+	struct responder *resp;
+	struct static_addr statics[MAX_STATIC];
+	size_t nstatics;
+	struct loop_signal sigterm, sigint;
+	int exit_code;
+};
 
 static void usage(FILE *f)
 {
@@ -18,10 +50,162 @@ static void usage(FILE *f)
 		"announce, so the LAN sends that traffic here.\n"
 		"\n"
 		"flags:\n"
-		"  --log-level LEVEL   error, warn, info (default) or debug\n"
-		"  --version           print the version and exit\n"
-		"  -h, --help          print this help and exit\n",
+		"  --static ADDR[@IFACE]  announce ADDR (IPv4 or IPv6) without Kubernetes until\n"
+		"                         SIGTERM/SIGINT; on IFACE, or else on every up interface\n"
+		"                         with an address whose subnet holds ADDR (repeatable)\n"
+		"  --garp-interval SECS   repeat gratuitous ARP / unsolicited NA every SECS while\n"
+		"                         announcing (default 0: only the burst at the start)\n"
+		"  --log-level LEVEL      error, warn, info (default) or debug\n"
+		"  --version              print the version and exit\n"
+		"  -h, --help             print this help and exit\n",
 		PROG);
+}
+
+/* Parses ADDR[@IFACE]; returns 0, or -1 with a message on stderr. */
+static int parse_static(const char *arg, struct static_addr *out)
+{
+	char buf[NETADDR_STRLEN + IF_NAME_MAX + 1];
+	const char *at = strchr(arg, '@');
+	size_t alen = at != NULL ? (size_t)(at - arg) : strlen(arg);
+
+	memset(out, 0, sizeof(*out));
+	if (alen >= NETADDR_STRLEN) {
+		fprintf(stderr, "%s: bad --static %s: not an IP address\n", PROG, arg);
+		return -1;
+	}
+	memcpy(buf, arg, alen);
+	buf[alen] = '\0';
+	if (netaddr_parse(buf, &out->addr) < 0) {
+		fprintf(stderr, "%s: bad --static %s: %s is not an IPv4 or IPv6 address\n", PROG,
+			arg, buf);
+		return -1;
+	}
+	netaddr_format(&out->addr, out->text, sizeof(out->text));
+	if (at != NULL) {
+		if (at[1] == '\0' || strlen(at + 1) >= IF_NAME_MAX || strchr(at + 1, '/') != NULL) {
+			fprintf(stderr, "%s: bad --static %s: bad interface name\n", PROG, arg);
+			return -1;
+		}
+		snprintf(out->iface, sizeof(out->iface), "%s", at + 1);
+	}
+	out->why = IFCHOOSE_OK;
+	return 0;
+}
+
+/* Re-chooses the interfaces of every static address and hands the sets to the responder. */
+static void reconcile(struct speaker *sp)
+{
+	size_t nlinks;
+	const struct if_info *links = link_set_links(sp->links, &nlinks);
+
+	for (size_t i = 0; i < sp->nstatics; i++) {
+		struct static_addr *s = &sp->statics[i];
+		const char *names[1] = { s->iface };
+		int chosen[MAX_CHOSEN];
+		size_t n;
+		enum ifchoose_result why =
+			ifchoose_pick(links, nlinks, &s->addr, names, s->iface[0] != '\0' ? 1 : 0,
+				      chosen, MAX_CHOSEN, &n);
+		if (why != IFCHOOSE_OK && (why != s->why || s->chosen_before))
+			log_warn(sp->lg, "not announcing: no interface to answer on", "address",
+				 s->text, "iface", s->iface[0] != '\0' ? s->iface : NULL, "reason",
+				 ifchoose_result_str(why));
+		s->why = why;
+		s->chosen_before = n > 0;
+		responder_announce(sp->resp, &s->addr, chosen, n);
+	}
+}
+
+static void on_links(struct link_set *ls, int ifindex, void *arg)
+{
+	struct speaker *sp = arg;
+
+	(void)ls;
+	(void)ifindex;
+	reconcile(sp);
+}
+
+static void on_conflict(const struct responder_conflict *c, void *arg)
+{
+	struct speaker *sp = arg;
+	char a[NETADDR_STRLEN], mac[18];
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", c->mac[0], c->mac[1], c->mac[2],
+		 c->mac[3], c->mac[4], c->mac[5]);
+	log_warn(sp->lg, "another host claims an address we announce", "address",
+		 netaddr_format(c->addr, a, sizeof(a)), "mac", mac, "seen",
+		 responder_seen_str(c->how));
+}
+
+static void on_signal(struct loop_signal *s, int signo, void *arg)
+{
+	struct speaker *sp = arg;
+
+	(void)s;
+	log_info(sp->lg, "stopping", "signal", signo == SIGTERM ? "TERM" : "INT");
+	/* Stop answering now, before the process is gone: nothing is answered after this. */
+	for (size_t i = 0; i < sp->nstatics; i++)
+		responder_withdraw(sp->resp, &sp->statics[i].addr);
+	loop_stop(sp->lp);
+}
+
+/* Logs which of the capabilities the data plane needs this process holds. */
+static void log_capabilities(struct log *lg)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	int found = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+				found = 1;
+				break;
+			}
+		fclose(f);
+	}
+	if (!found) {
+		log_warn(lg, "cannot read capabilities from /proc/self/status");
+		return;
+	}
+	int raw = (eff >> CAP_NET_RAW_BIT) & 1, admin = (eff >> CAP_NET_ADMIN_BIT) & 1;
+	log_info(lg, "capabilities", "cap_net_raw", raw ? "yes" : "no", "cap_net_admin",
+		 admin ? "yes" : "no");
+	if (!raw)
+		log_warn(lg, "without CAP_NET_RAW no capture can open: nothing will be answered");
+}
+
+static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
+{
+	struct responder_opts ro = {
+		.garp_interval_ms = garp_interval_ms,
+		.on_conflict = on_conflict,
+		.arg = sp,
+	};
+
+	log_info(sp->lg, "starting in static mode", "version", L2LB_VERSION);
+	log_capabilities(sp->lg);
+	sp->lp = loop_new();
+	if (sp->lp == NULL)
+		log_fatal(sp->lg, "cannot create the event loop");
+	if (loop_signal_start(sp->lp, &sp->sigterm, SIGTERM, on_signal, sp) < 0 ||
+	    loop_signal_start(sp->lp, &sp->sigint, SIGINT, on_signal, sp) < 0)
+		log_fatal(sp->lg, "cannot watch SIGTERM and SIGINT");
+	sp->links = link_set_new(sp->lp, sp->lg, on_links, sp);
+	if (sp->links == NULL)
+		log_fatal(sp->lg, "cannot read the network links");
+	sp->resp = responder_new(sp->lp, sp->lg, sp->links, &ro);
+	if (sp->resp == NULL)
+		log_fatal(sp->lg, "out of memory");
+	reconcile(sp);
+	int rc = loop_run(sp->lp);
+	if (rc < 0)
+		log_error(sp->lg, "event loop failed");
+	responder_free(sp->resp);
+	link_set_free(sp->links);
+	loop_free(sp->lp);
+	return rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char *argv[])
@@ -30,9 +214,13 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "static", required_argument, NULL, 's' },
+		{ "garp-interval", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct speaker sp;
 	enum log_level level = LOG_LEVEL_INFO;
+	long garp_secs = 0;
 	int c;
 
 	opterr = 0;
@@ -52,6 +240,24 @@ int main(int argc, char *argv[])
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		case 's':
+			if (sp.nstatics == MAX_STATIC) {
+				fprintf(stderr, "%s: more than %d --static addresses\n", PROG,
+					MAX_STATIC);
+				return CLI_EXIT_USAGE;
+			}
+			if (parse_static(optarg, &sp.statics[sp.nstatics]) < 0)
+				return CLI_EXIT_USAGE;
+			sp.nstatics++;
+			break;
+		case 'g':
+			if (cli_parse_long(optarg, 0, 86400, &garp_secs) < 0) {
+				fprintf(stderr,
+					"%s: bad --garp-interval %s: want whole seconds, 0 to 86400\n",
+					PROG, optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		default:
 			return cli_flag_error(PROG, c, argv);
 		}
@@ -60,11 +266,15 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "%s: unexpected argument %s (see --help)\n", PROG, argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
-	struct log *lg = log_new(STDERR_FILENO, level);
-	if (lg == NULL)
+	sp.lg = log_new(STDERR_FILENO, level);
+	if (sp.lg == NULL)
 		log_fatal(NULL, "out of memory");
-	log_error(lg, "not yet: the speaker's announcing lands with issues 6 and 7", "version",
-		  L2LB_VERSION);
-	log_free(lg);
-	return 1;
+	int rc = 1;
+	if (sp.nstatics > 0)
+		rc = run_static(&sp, (uint64_t)garp_secs * 1000);
+	else
+		log_error(sp.lg, "not yet: Kubernetes mode lands with issue 7; use --static",
+			  "version", L2LB_VERSION);
+	log_free(sp.lg);
+	return rc;
 }

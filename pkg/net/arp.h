@@ -52,6 +52,8 @@ enum arp_verdict {
 	ARP_DROP_TARGET_IP,  /* target multicast, broadcast or loopback: never answered */
 };
 
+#define ARP_VERDICT_COUNT (ARP_DROP_TARGET_IP + 1)
+
 /* The verdict's name for logs, metrics and tests ("drop_eth_dst"). */
 const char *arp_verdict_str(enum arp_verdict v);
 

@@ -68,6 +68,8 @@ enum ndp_verdict {
 	NDP_DROP_NA_SOLICITED_MCAST, /* NA to a multicast destination with Solicited set */
 };
 
+#define NDP_VERDICT_COUNT (NDP_DROP_NA_SOLICITED_MCAST + 1)
+
 /* The verdict's name for logs, metrics and tests ("drop_checksum"). */
 const char *ndp_verdict_str(enum ndp_verdict v);
 
