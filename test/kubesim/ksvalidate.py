@@ -831,6 +831,29 @@ def service_prepare(sim, rt, new, old, errs, op, dry):
         np_ = p.get("nodePort")
         if np_ and not needs_np:
             errs.append(e_forbidden(f + ".nodePort", "may not be used when `type` is '%s'" % typ))
+    seen_pp, seen_np = {}, {}
+    for i, p in enumerate(ports):
+        if not isinstance(p, dict):
+            continue
+        pp = (p.get("port"), p.get("protocol"))
+        if pp in seen_pp:
+            errs.append(("FieldValueDuplicate", "spec.ports[%d]" % i, "Duplicate value: "
+                         "core.ServicePort{Name:%s, Protocol:%s, Port:%s}"
+                         % (q(p.get("name", "")), q(p.get("protocol")), p.get("port"))))
+        seen_pp[pp] = i
+        npp = (p.get("nodePort"), p.get("protocol"))
+        if p.get("nodePort"):
+            if npp in seen_np:
+                errs.append(e_duplicate("spec.ports[%d].nodePort" % i, p["nodePort"]))
+            seen_np[npp] = i
+    for i, r in enumerate(spec.get("loadBalancerSourceRanges") or []):
+        try:
+            ipaddress.ip_network(r.strip(), strict=False)
+            assert "/" in r
+        except (ValueError, AssertionError, AttributeError):
+            errs.append(e_invalid("spec.loadBalancerSourceRanges[%d]" % i, r,
+                                  "must be a list of IP ranges. For example, "
+                                  "10.240.0.0/24,10.250.0.0/24 "))
     if ext:
         en = spec.get("externalName")
         if not en:

@@ -589,11 +589,27 @@ class Sim:
             return new
         return self.remove(rt.key, obj)
 
-    def select(self, rt, ns, q):
+    def snapshot(self, key, rv):
+        """The objects of one type as they were at resourceVersion rv (from history)."""
+        snap = dict(self.objs[key])
+        for ev in reversed(self.history):
+            if ev.rv <= rv:
+                break
+            if ev.key != key:
+                continue
+            md = ev.obj["metadata"]
+            k = (md.get("namespace"), md["name"])
+            if ev.type == "ADDED":
+                snap.pop(k, None)
+            else:
+                snap[k] = ev.old
+        return snap
+
+    def select(self, rt, ns, q, objs=None):
         lsel = V.parse_label_selector(q.get("labelSelector", ""))
         fsel = V.parse_field_selector(q.get("fieldSelector", ""), rt)
         out = []
-        for k, obj in self.objs[rt.key].items():
+        for k, obj in (self.objs[rt.key] if objs is None else objs).items():
             if ns is not None and k[0] != ns:
                 continue
             md = obj["metadata"]
@@ -625,9 +641,9 @@ class Sim:
 
     def do_list(self, rt, ns, q):
         self.check_rv_param(q)
-        sel = self.select(rt, ns, q)
-        listrv = self.rv
         cont = q.get("continue")
+        sel = None if cont else self.select(rt, ns, q)
+        listrv = self.rv
         if cont:
             try:
                 tok = json.loads(base64.urlsafe_b64decode(cont.encode() + b"==="))
@@ -641,6 +657,8 @@ class Sim:
                 raise ApiError(410, "Expired", "The provided continue parameter is too old to "
                                "display a consistent list result. You can start a new list "
                                "without the continue parameter.")
+            # serve the snapshot at the first page's RV, as etcd does
+            sel = self.select(rt, ns, q, self.snapshot(rt.key, listrv))
             sel = [t for t in sel if (t[0], t[1]) > start]
         meta = {"resourceVersion": str(listrv)}
         limit = int(q.get("limit") or 0)
@@ -1147,6 +1165,25 @@ class Server:
         except ValueError:
             raise ApiError(400, "BadRequest", "invalid timeoutSeconds")
         bookmarks = q.get("allowWatchBookmarks") in ("1", "true", "True")
+        initial = q.get("sendInitialEvents") in ("1", "true", "True")
+        if initial:
+            errs = []
+            if q.get("resourceVersionMatch") != "NotOlderThan":
+                errs.append(("FieldValueForbidden", "resourceVersionMatch", "Forbidden: "
+                             "sendInitialEvents requires setting resourceVersionMatch to "
+                             "NotOlderThan"))
+            if not bookmarks:
+                errs.append(("FieldValueForbidden", "allowWatchBookmarks", "Forbidden: "
+                             "sendInitialEvents requires setting allowWatchBookmarks to true"))
+            if errs:
+                raise ApiError(422, "Invalid", 'ListOptions.meta.k8s.io "" is invalid: ' + (
+                    errs[0][1] + ": " + errs[0][2] if len(errs) == 1 else "[" + ", ".join(
+                        e[1] + ": " + e[2] for e in errs) + "]"),
+                    {"group": "meta.k8s.io", "kind": "ListOptions", "causes": [
+                        {"reason": r, "message": m, "field": f} for r, f, m in errs]})
+            if start is not None and start > sim.rv:
+                sim.check_rv_param(q)
+            start = None
         w = Watcher(rt, req.ns, lsel, fsel, table, self.args.watch_queue_limit)
         error = None
         if start is None:
@@ -1175,6 +1212,12 @@ class Server:
             writer.write(b"0\r\n\r\n")
             await writer.drain()
             return
+        if initial:
+            # end of the initial state: a bookmark marked k8s.io/initial-events-end
+            w.queue.append(("BOOKMARK", Event(sim.rv, rt.key, "BOOKMARK", {
+                "kind": rt.kind, "apiVersion": rt.gv, "metadata": {
+                    "resourceVersion": str(sim.rv),
+                    "annotations": {"k8s.io/initial-events-end": "true"}}}, None)))
         sim.watchers.setdefault(rt.key, set()).add(w)
         loop = asyncio.get_running_loop()
 
@@ -1195,7 +1238,9 @@ class Server:
                     batch, w.queue = w.queue, []
                     out = []
                     for typ, ev in batch:
-                        if table:
+                        if typ == "BOOKMARK":
+                            out.append(dumps({"type": typ, "object": ev.obj}).encode() + b"\n")
+                        elif table:
                             t = V.table_for(sim, rt, [ev.obj], {"resourceVersion": str(ev.rv)},
                                             q, with_columns=first_table)
                             first_table = False

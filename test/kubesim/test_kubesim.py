@@ -454,10 +454,21 @@ class ResourceTest(Base):
         self.assertEqual([i["metadata"]["name"] for i in rest["items"]], ["d"])
         self.assertNotIn("continue", rest["metadata"])
         self.assertEqual(rest["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
+        # later pages come from the first page's snapshot, as etcd serves them
+        self.ok(self.sim.post(p, cm("e")), 201)
+        self.ok(self.sim.delete(p + "/d"))
+        self.ok(self.sim.patch(p + "/c", {"data": {"k": "changed"}}))
+        rest = self.ok(self.sim.get(p + "?limit=1&continue=" + tok))
+        self.assertEqual([i["metadata"]["name"] for i in rest["items"]], ["d"])
+        first2 = self.ok(self.sim.get(p + "?limit=2"))
+        rest2 = self.ok(self.sim.get(p + "?limit=5&continue=" + first2["metadata"]["continue"]))
+        self.ok(self.sim.delete(p + "/c"))
+        self.assertEqual([(i["metadata"]["name"], i["data"]["k"]) for i in rest2["items"]],
+                         [("c", "changed"), ("e", "v")])
         # list items of built-in types carry no kind/apiVersion (as the real server)
         self.assertNotIn("kind", first["items"][0])
         # cluster-wide list of a namespaced type
-        allcm = self.ok(self.sim.get("/api/v1/configmaps?labelSelector=app%3Ddb"))
+        allcm = self.ok(self.sim.get("/api/v1/configmaps?labelSelector=tier%3Dfe"))
         self.assertEqual([i["metadata"]["namespace"] for i in allcm["items"]], [ns])
 
     def test_resource_version_is_global_and_increasing(self):
@@ -641,6 +652,26 @@ class WatchTest(Base):
         for w in ws:
             w.close()
         wait_for(lambda: open_watches() == before, what="watches gone")
+
+    def test_send_initial_events(self):
+        ns = self.mkns("w-initial")
+        p = self.cmp(ns)
+        self.ok(self.sim.post(p, cm("a")), 201)
+        b = self.status_of(self.sim.get(p + "?watch=1&sendInitialEvents=true"), 422, "Invalid")
+        self.assertIn("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                      b["message"])
+        w = self.sim.watch(p + "?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
+                           "&resourceVersionMatch=NotOlderThan")
+        self.addCleanup(w.close)
+        e = w.next()
+        self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("ADDED", "a"))
+        e = w.next()
+        self.assertEqual(e["type"], "BOOKMARK")
+        self.assertEqual(e["object"]["metadata"]["annotations"],
+                         {"k8s.io/initial-events-end": "true"})
+        self.ok(self.sim.post(p, cm("b")), 201)
+        e = w.next()
+        self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("ADDED", "b"))
 
     def test_watch_all_namespaces_and_other_types_isolated(self):
         a, b = self.mkns("w-all-a"), self.mkns("w-all-b")
@@ -1078,6 +1109,13 @@ class ServiceDefaultsTest(Base):
         ("i-pol", "ClusterIP", None, {"ipFamilyPolicy": "Sometimes"},
          'spec.ipFamilyPolicy: Unsupported value: "Sometimes"'),
         ("i-extname", "ExternalName", [], {}, "spec.externalName: Required value"),
+        ("i-dupport", "ClusterIP", [{"name": "a", "port": 80}, {"name": "b", "port": 80}], {},
+         "spec.ports[1]: Duplicate value"),
+        ("i-dupnp", "NodePort", [{"name": "a", "port": 80, "nodePort": 30555},
+                                 {"name": "b", "port": 81, "nodePort": 30555}], {},
+         "spec.ports[1].nodePort: Duplicate value: 30555"),
+        ("i-lbsr", "LoadBalancer", None, {"loadBalancerSourceRanges": ["10.0.0.0/8", "x"]},
+         'spec.loadBalancerSourceRanges[1]: Invalid value: "x": must be a list of IP ranges'),
     ]
 
     def test_invalid_table(self):
