@@ -559,6 +559,31 @@ class Sim:
             md["resourceVersion"] = old["metadata"]["resourceVersion"]
         return self.do_update(rt, ns, name, new, q, sub, precond_rv=False)
 
+    def do_apply(self, rt, ns, name, applied, q, sub):
+        """Server-side apply without field ownership: create, or merge the applied
+        configuration over the live object (fields left out are not removed)."""
+        if not isinstance(applied, dict):
+            raise ApiError(400, "BadRequest", "apply patch must be a JSON object")
+        md = applied.get("metadata") or {}
+        if md.get("name") not in (None, name):
+            raise ApiError(400, "BadRequest", "the name of the object (%s) does not match the "
+                           "name on the URL (%s)" % (md.get("name"), name))
+        key = (ns if rt.namespaced else None, name)
+        if key not in self.objs[rt.key]:
+            if sub:
+                raise not_found(rt, name)
+            body = clone(applied)
+            body.setdefault("metadata", {})["name"] = name
+            return self.do_create(rt, ns, body, q), True
+        cur = clone(self.objs[rt.key][key])
+        if rt.builtin:
+            new = V.strategic_merge(cur, applied, ())
+        else:
+            new = V.merge_patch(cur, applied)
+        new["metadata"]["resourceVersion"] = md.get("resourceVersion") or \
+            cur["metadata"]["resourceVersion"]
+        return self.do_update(rt, ns, name, new, q, sub, precond_rv=False), False
+
     def do_delete(self, rt, ns, name, opts, q):
         dry = q.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
         obj = self.get_obj(rt, ns, name)
@@ -1034,6 +1059,17 @@ class Server:
             return self.json(200, sim.out_obj(rt, obj))
         if req.verb == "patch":
             ct = req.headers.get("content-type", "").split(";")[0].strip()
+            if ct == "application/apply-patch+yaml":
+                if not q.get("fieldManager"):
+                    raise ApiError(400, "BadRequest", "PATCH, application/apply-patch+yaml: "
+                                   "fieldManager is required for apply requests")
+                try:
+                    patch = json.loads(req.body)
+                except ValueError:
+                    raise ApiError(415, "UnsupportedMediaType", "kubesim accepts server-side "
+                                   "apply bodies only in JSON form (JSON is YAML)")
+                obj, created = sim.do_apply(rt, ns, req.name, patch, q, req.sub)
+                return self.json(201 if created else 200, sim.out_obj(rt, obj))
             if ct not in PATCH_TYPES:
                 raise unsupported_media(ct, custom=not rt.builtin)
             patch = parse_json(req.body)

@@ -208,6 +208,18 @@ class KubectlTest(unittest.TestCase):
                                     "json").stdout)
         self.assertEqual(o["data"], {"k": "dg=="})
 
+    def test_server_side_apply(self):
+        self.kubectl("create", "namespace", "kc-ssa")
+        f = self.write("ssa.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\n"
+                       "  namespace: kc-ssa\ndata:\n  a: b\n")
+        r = self.kubectl("apply", "--server-side", "-f", f)
+        self.assertIn("configmap/s serverside-applied", r.stdout)
+        self.write("ssa.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\n"
+                   "  namespace: kc-ssa\ndata:\n  a: c\n")
+        self.kubectl("apply", "--server-side", "-f", f)
+        o = json.loads(self.kubectl("get", "-n", "kc-ssa", "cm", "s", "-o", "json").stdout)
+        self.assertEqual(o["data"], {"a": "c"})
+
     def test_api_resources_and_version(self):
         out = self.kubectl("api-resources").stdout
         for name in ("services", "leases", "endpointslices", "customresourcedefinitions"):
