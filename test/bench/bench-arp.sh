@@ -22,6 +22,8 @@ ip netns exec "$NS_PREFIX-s" "$SPEAKER" --log-level warn --static 192.0.2.200 \
 answered() { nsx c arping -q -c 1 -w 1 -I eth0 192.0.2.200; }
 poll 10000 answered || { echo "bench-arp: speaker not answering"; cat "$TMP/speaker.log"; exit 1; }
 
+# The speaker answers from user space: its tail depends on how busy the CPUs are, so say it.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 # One prober (test/bench/rtt.py) for all four targets, probe by probe in turn, so the speaker and
 # the kernel see the same conditions. (arping cannot send faster than one probe a second.)
 nsx c python3 test/bench/rtt.py eth0 "$(mac c eth0)" 192.0.2.1 2001:db8::1 $((ROUNDS * BATCH)) \
@@ -29,6 +31,7 @@ nsx c python3 test/bench/rtt.py eth0 "$(mac c eth0)" 192.0.2.1 2001:db8::1 $((RO
 # A few real arping round trips as a sanity check of the same path.
 nsx c arping -c 3 -w 5 -I eth0 192.0.2.200 | grep -E 'reply from' | sed 's/^/arping: /'
 
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$TMP/rtt" <<'PY'
 import sys
 
