@@ -344,6 +344,10 @@ def parse_field_selector(s, rt):
         f, op, v = m.group(1).strip(), m.group(2), m.group(3).strip()
         if f not in allowed:
             raise _bad('field label not supported: %s' % f)
+        if rt.conv:   # events.k8s.io fields live under their core/v1 names
+            f = {"reportingController": "reportingComponent"}.get(f, f)
+            if f.startswith("regarding."):
+                f = "involvedObject." + f[len("regarding."):]
         out.append((f, "!=" if op == "!=" else "=", v))
     return out
 

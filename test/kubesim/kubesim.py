@@ -64,7 +64,7 @@ class ResType:
 
     def __init__(self, group, version, plural, kind, namespaced, short=(), status=False,
                  singular=None, generation=False, uncond=True, categories=(), crd=None,
-                 list_kind=None, columns=None, schema=None, builtin=True):
+                 list_kind=None, columns=None, schema=None, builtin=True, conv=None):
         self.group, self.version, self.plural, self.kind = group, version, plural, kind
         self.namespaced, self.short, self.has_status = namespaced, list(short), status
         self.singular = singular or kind.lower()
@@ -73,10 +73,51 @@ class ResType:
         self.columns, self.schema, self.builtin = columns, schema, builtin
         self.gv = version if group == "" else group + "/" + version
         self.key = (group, plural)
+        self.skey = self.key   # storage key: events.k8s.io events live with core events
+        self.conv = None       # (to_store, from_store) conversions when skey != key
+        if conv:
+            self.skey, self.conv = conv[0], conv[1:]
         self.verbs = list(ALL_VERBS)
 
     def gr(self):
         return self.plural if self.group == "" else self.plural + "." + self.group
+
+
+# events.k8s.io/v1 Event <-> core/v1 Event (one store, as on a real server)
+_EV_MAP = [("regarding", "involvedObject"), ("note", "message"),
+           ("deprecatedSource", "source"), ("deprecatedFirstTimestamp", "firstTimestamp"),
+           ("deprecatedLastTimestamp", "lastTimestamp"), ("deprecatedCount", "count"),
+           ("reportingController", "reportingComponent")]
+_EV_SAME = ("metadata", "eventTime", "series", "reportingInstance", "action", "reason",
+            "related", "type")
+
+
+def _ev_v1_to_core(o):
+    c = {"apiVersion": "v1", "kind": "Event"}
+    for f in _EV_SAME:
+        if f in o:
+            c[f] = o[f]
+    for a, b in _EV_MAP:
+        if a in o:
+            c[b] = o[a]
+    c.setdefault("involvedObject", {})
+    return c
+
+
+def _ev_core_to_v1(o):
+    e = {"apiVersion": "events.k8s.io/v1", "kind": "Event"}
+    for f in _EV_SAME:
+        if f in o:
+            e[f] = o[f]
+    for a, b in _EV_MAP:
+        if b in o and o[b] not in (None, "", {}, 0):
+            e[a] = o[b]
+    if "eventTime" not in e:
+        e["eventTime"] = None
+    return e
+
+
+EVENTS_V1 = (("", "events"), _ev_v1_to_core, _ev_core_to_v1)
 
 
 def builtin_types():
@@ -91,7 +132,7 @@ def builtin_types():
         R("", "v1", "pods", "Pod", True, ["po"], status=True, categories=["all"]),
         R("", "v1", "events", "Event", True, ["ev"]),
         R("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"]),
-        R("events.k8s.io", "v1", "events", "Event", True, ["ev"]),
+        R("events.k8s.io", "v1", "events", "Event", True, ["ev"], conv=EVENTS_V1),
         R("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
         R("coordination.k8s.io", "v1", "leases", "Lease", True),
         R("apps", "v1", "deployments", "Deployment", True, ["deploy"], status=True,
@@ -197,7 +238,7 @@ class Sim:
     # ---------------------------------------------------------------- types
     def add_type(self, rt):
         self.types.setdefault(rt.gv, {})[rt.plural] = rt
-        self.objs.setdefault(rt.key, {})
+        self.objs.setdefault(rt.skey, {})
 
     def find_type(self, gv, plural):
         return self.types.get(gv, {}).get(plural)
@@ -354,7 +395,7 @@ class Sim:
 
     # ---------------------------------------------------------------- verbs
     def get_obj(self, rt, ns, name):
-        obj = self.objs[rt.key].get((ns if rt.namespaced else None, name))
+        obj = self.objs[rt.skey].get((ns if rt.namespaced else None, name))
         if obj is None:
             raise not_found(rt, name)
         return obj
@@ -425,7 +466,7 @@ class Sim:
         try:
             self.check_ns(rt, ns)
             k = (ns if rt.namespaced else None, md["name"])
-            if k in self.objs[rt.key]:
+            if k in self.objs[rt.skey]:
                 raise ApiError(409, "AlreadyExists", '%s "%s" already exists'
                                % (rt.gr(), md["name"]), details(rt, md["name"]))
         except ApiError:
@@ -433,8 +474,9 @@ class Sim:
             raise
         if dry:
             self.type_abort(rt, body, None)
-            return body
-        self.put(rt.key, body, None)
+            return self.to_store(rt, body)
+        body = self.to_store(rt, body)
+        self.put(rt.skey, body, None)
         self.type_commit(rt, body, None)
         return body
 
@@ -467,7 +509,8 @@ class Sim:
 
     def do_update(self, rt, ns, name, body, q, sub, precond_rv=True):
         dry = q.get("dryRun") == "All"
-        old = self.get_obj(rt, ns, name)
+        stored = self.get_obj(rt, ns, name)
+        old = self.from_store(rt, stored)
         body = self.prepare_body(rt, ns, clone(body))
         md = body["metadata"]
         if md.get("name") not in (None, name) or not md.get("name"):
@@ -514,6 +557,7 @@ class Sim:
         self.type_prepare(rt, new, old, errs, "status" if sub == "status" else "update", dry)
         if errs:
             raise invalid(rt, name, errs)
+        new, old = self.to_store(rt, new), stored
         if new == old:
             self.type_abort(rt, new, old)
             return old
@@ -522,13 +566,13 @@ class Sim:
             return new
         if omd.get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             self.type_commit(rt, new, old)
-            return self.remove(rt.key, new)
-        self.put(rt.key, new, old)
+            return self.remove(rt.skey, new)
+        self.put(rt.skey, new, old)
         self.type_commit(rt, new, old)
         return new
 
     def do_patch(self, rt, ns, name, ctype, patch, q, sub):
-        old = self.get_obj(rt, ns, name)
+        old = self.from_store(rt, self.get_obj(rt, ns, name))
         cur = clone(old)
         if ctype == "application/merge-patch+json":
             if not isinstance(patch, dict):
@@ -569,13 +613,13 @@ class Sim:
             raise ApiError(400, "BadRequest", "the name of the object (%s) does not match the "
                            "name on the URL (%s)" % (md.get("name"), name))
         key = (ns if rt.namespaced else None, name)
-        if key not in self.objs[rt.key]:
+        if key not in self.objs[rt.skey]:
             if sub:
                 raise not_found(rt, name)
             body = clone(applied)
             body.setdefault("metadata", {})["name"] = name
             return self.do_create(rt, ns, body, q), True
-        cur = clone(self.objs[rt.key][key])
+        cur = clone(self.from_store(rt, self.objs[rt.skey][key]))
         if rt.builtin:
             new = V.strategic_merge(cur, applied, ())
         else:
@@ -610,9 +654,9 @@ class Sim:
             new["metadata"]["deletionGracePeriodSeconds"] = 0
             if rt.generation:
                 new["metadata"]["generation"] = obj["metadata"].get("generation", 0) + 1
-            self.put(rt.key, new, obj)
+            self.put(rt.skey, new, obj)
             return new
-        return self.remove(rt.key, obj)
+        return self.remove(rt.skey, obj)
 
     def snapshot(self, key, rv):
         """The objects of one type as they were at resourceVersion rv (from history)."""
@@ -634,7 +678,7 @@ class Sim:
         lsel = V.parse_label_selector(q.get("labelSelector", ""))
         fsel = V.parse_field_selector(q.get("fieldSelector", ""), rt)
         out = []
-        for k, obj in (self.objs[rt.key] if objs is None else objs).items():
+        for k, obj in (self.objs[rt.skey] if objs is None else objs).items():
             if ns is not None and k[0] != ns:
                 continue
             md = obj["metadata"]
@@ -683,7 +727,7 @@ class Sim:
                                "display a consistent list result. You can start a new list "
                                "without the continue parameter.")
             # serve the snapshot at the first page's RV, as etcd does
-            sel = self.select(rt, ns, q, self.snapshot(rt.key, listrv))
+            sel = self.select(rt, ns, q, self.snapshot(rt.skey, listrv))
             sel = [t for t in sel if (t[0], t[1]) > start]
         meta = {"resourceVersion": str(listrv)}
         limit = int(q.get("limit") or 0)
@@ -697,15 +741,23 @@ class Sim:
         return meta, [t[2] for t in sel]
 
     # ---------------------------------------------------------------- output
+    def to_store(self, rt, obj):
+        return rt.conv[0](obj) if rt.conv else obj
+
+    def from_store(self, rt, obj):
+        return rt.conv[1](obj) if rt.conv else obj
+
     def out_obj(self, rt, obj):
+        if rt.conv:
+            return rt.conv[1](obj)
         if obj.get("apiVersion") != rt.gv:
             obj = dict(obj, apiVersion=rt.gv)
         return obj
 
     def list_body(self, rt, meta, items):
         if rt.builtin:
-            items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")}
-                     for o in items]
+            items = [{k: v for k, v in self.out_obj(rt, o).items()
+                      if k not in ("kind", "apiVersion")} for o in items]
         else:
             items = [self.out_obj(rt, o) for o in items]
         return {"kind": rt.list_kind, "apiVersion": rt.gv, "metadata": meta, "items": items}
@@ -1223,12 +1275,12 @@ class Server:
         w = Watcher(rt, req.ns, lsel, fsel, table, self.args.watch_queue_limit)
         error = None
         if start is None:
-            for o in sorted(sim.objs[rt.key].values(),
+            for o in sorted(sim.objs[rt.skey].values(),
                             key=lambda o: (o["metadata"].get("namespace") or "",
                                            o["metadata"]["name"])):
                 if w.match(o):
                     w.queue.append(("ADDED", Event(int(o["metadata"]["resourceVersion"]),
-                                                   rt.key, "ADDED", o, None)))
+                                                   rt.skey, "ADDED", o, None)))
         elif start > sim.rv:
             sim.check_rv_param(q)
         elif start < sim.compacted:
@@ -1236,7 +1288,7 @@ class Server:
                                % (start, sim.compacted))
         else:
             for ev in sim.history:
-                if ev.rv > start and ev.key == rt.key:
+                if ev.rv > start and ev.key == rt.skey:
                     w.offer(ev)
         req.code = 200
         self.account(req)
@@ -1250,11 +1302,11 @@ class Server:
             return
         if initial:
             # end of the initial state: a bookmark marked k8s.io/initial-events-end
-            w.queue.append(("BOOKMARK", Event(sim.rv, rt.key, "BOOKMARK", {
+            w.queue.append(("BOOKMARK", Event(sim.rv, rt.skey, "BOOKMARK", {
                 "kind": rt.kind, "apiVersion": rt.gv, "metadata": {
                     "resourceVersion": str(sim.rv),
                     "annotations": {"k8s.io/initial-events-end": "true"}}}, None)))
-        sim.watchers.setdefault(rt.key, set()).add(w)
+        sim.watchers.setdefault(rt.skey, set()).add(w)
         loop = asyncio.get_running_loop()
 
         async def eof_watch():
@@ -1327,7 +1379,7 @@ class Server:
         finally:
             if eof_task is not None:
                 eof_task.cancel()
-            s = sim.watchers.get(rt.key)
+            s = sim.watchers.get(rt.skey)
             if s is not None:
                 s.discard(w)
 

@@ -975,6 +975,45 @@ class DecodeTest(Base):
                   "reason: Required value", "type: Invalid value"):
             self.assertIn(f, b["message"])
 
+    def test_events_one_store_two_apis(self):
+        core = "/api/v1/namespaces/default/events"
+        v1 = "/apis/events.k8s.io/v1/namespaces/default/events"
+        rv = self.ok(self.sim.get(core))["metadata"]["resourceVersion"]
+        w = self.sim.watch(core + "?watch=1&resourceVersion=" + rv)
+        self.addCleanup(w.close)
+        wv1 = self.sim.watch(v1 + "?watch=1&fieldSelector=regarding.name%3Dweb&resourceVersion="
+                             + rv)
+        self.addCleanup(wv1.close)
+        e = self.ok(self.sim.post(v1, {
+            "metadata": {"name": "web.1"}, "eventTime": "2026-01-01T00:00:00.000000Z",
+            "type": "Normal", "reason": "IPAllocated", "action": "Allocate",
+            "reportingController": "l2lb.io/controller", "reportingInstance": "ctl-1",
+            "note": "Assigned IP 192.0.2.200",
+            "regarding": {"kind": "Service", "name": "web", "namespace": "default"}}), 201)
+        self.assertEqual(e["note"], "Assigned IP 192.0.2.200")
+        c = self.ok(self.sim.get(core + "/web.1"))
+        self.assertEqual((c["apiVersion"], c["message"], c["involvedObject"]["name"],
+                          c["reportingComponent"]),
+                         ("v1", "Assigned IP 192.0.2.200", "web", "l2lb.io/controller"))
+        self.ok(self.sim.post(core, {"metadata": {"name": "web.2"}, "type": "Warning",
+                                     "reason": "NoPool", "message": "no pool",
+                                     "involvedObject": {"kind": "Service", "name": "web"},
+                                     "source": {"component": "l2lb-controller"}, "count": 3}),
+                201)
+        g = self.ok(self.sim.get(v1 + "/web.2"))
+        self.assertEqual((g["apiVersion"], g["note"], g["regarding"]["name"],
+                          g["deprecatedCount"]), ("events.k8s.io/v1", "no pool", "web", 3))
+        lst = self.ok(self.sim.get(v1 + "?fieldSelector=regarding.name%3Dweb"))
+        self.assertEqual([i["metadata"]["name"] for i in lst["items"]], ["web.1", "web.2"])
+        self.assertEqual([w.next()["object"]["apiVersion"] for _ in range(2)], ["v1", "v1"])
+        ev = [wv1.next()["object"] for _ in range(2)]
+        self.assertEqual([(x["apiVersion"], x["note"]) for x in ev],
+                         [("events.k8s.io/v1", "Assigned IP 192.0.2.200"),
+                          ("events.k8s.io/v1", "no pool")])
+        p = self.ok(self.sim.patch(v1 + "/web.1", {"note": "changed"}))
+        self.assertEqual(p["note"], "changed")
+        self.assertEqual(self.ok(self.sim.get(core + "/web.1"))["message"], "changed")
+
     def test_expect_100_continue(self):
         import http.client
         c = self.sim.connect()
