@@ -532,6 +532,10 @@ class Sim:
                 new["status"] = body["status"]
             else:
                 new.pop("status", None)
+        elif sub == "finalize":
+            new = clone(old)
+            new.setdefault("spec", {})["finalizers"] = (body.get("spec") or {}).get(
+                "finalizers") or []
         else:
             new = body
             for f in ("uid", "creationTimestamp", "deletionTimestamp",
@@ -1010,7 +1014,10 @@ class Server:
         if not rest:
             return
         ns = None
-        if rest[0] == "namespaces" and len(rest) >= 3:
+        if rest[0] == "namespaces" and len(rest) == 3 and gv == "v1" and \
+                rest[2] in ("status", "finalize"):
+            pass   # a namespace's own subresource
+        elif rest[0] == "namespaces" and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
         req.group = group
         plural = rest[0]
@@ -1059,7 +1066,9 @@ class Server:
         rt, gv = self.resolve(req)
         sim = self.sim
         q = req.query
-        if req.sub is not None:
+        if req.sub == "finalize" and rt.key == ("", "namespaces") and req.method == "PUT":
+            pass
+        elif req.sub is not None:
             if req.sub != "status" or not rt.has_status or req.method not in ("GET", "PUT",
                                                                              "PATCH"):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource",
