@@ -1394,7 +1394,7 @@ HOOKS = {
 
 
 # ==================================================================== custom resources
-def validate_custom(rt, obj, errs, op, unknown):
+def validate_custom(rt, obj, errs, op, unknown, old=None):
     """Prune unknown fields (their paths go to `unknown`), apply defaults, validate."""
     sch = rt.schema
     if not sch:
@@ -1405,6 +1405,9 @@ def validate_custom(rt, obj, errs, op, unknown):
             obj["status"] = prune_default(obj["status"], props["status"], "status", unknown)
         schema_validate(obj.get("status"), props.get("status") or {}, "status", errs,
                         present="status" in obj)
+        if old is not None and "status" in obj and "status" in (old or {}):
+            transition_rules(obj["status"], old["status"], props.get("status") or {}, "status",
+                             errs)
         return
     for k in list(obj):
         if k in ("apiVersion", "kind", "metadata"):
@@ -1427,6 +1430,30 @@ def validate_custom(rt, obj, errs, op, unknown):
     for r in sch.get("required") or []:
         if r not in obj and r not in ("apiVersion", "kind", "metadata"):
             errs.append(e_required(r))
+    if old is not None:
+        for k, s in props.items():
+            if k not in ("apiVersion", "kind", "metadata", "status") and k in obj and k in old:
+                transition_rules(obj[k], old[k], s, k, errs)
+
+
+_SELF_EQ_OLD = {"self == oldSelf", "oldSelf == self", "self==oldSelf", "oldSelf==self"}
+
+
+def transition_rules(new, old, s, path, errs):
+    """The one CEL rule kubesim evaluates: `self == oldSelf` (immutability), on update.
+    Other x-kubernetes-validations rules are not evaluated."""
+    for rule in s.get("x-kubernetes-validations") or []:
+        if (rule.get("rule") or "").strip() in _SELF_EQ_OLD and new != old:
+            msg = rule.get("message") or "failed rule: %s" % rule["rule"].strip()
+            errs.append(("FieldValueInvalid", path, "Invalid value: %s: %s"
+                         % (q(_typename(new)), msg)))
+    if isinstance(new, dict) and isinstance(old, dict):
+        props = s.get("properties") or {}
+        for k, x in new.items():
+            if k in old:
+                sub = props.get(k) if k in props else s.get("additionalProperties")
+                if isinstance(sub, dict):
+                    transition_rules(x, old[k], sub, path + "." + k, errs)
 
 
 def prune_default(v, s, path, unknown):

@@ -483,7 +483,7 @@ class Sim:
     def type_prepare(self, rt, new, old, errs, op, dry):
         if not rt.builtin:
             unknown = []
-            V.validate_custom(rt, new, errs, op, unknown)
+            V.validate_custom(rt, new, errs, op, unknown, old)
             fv = self.field_validation
             if unknown and fv == "Strict":
                 raise ApiError(400, "BadRequest", '%s in version "%s" cannot be handled as a %s: '

@@ -61,6 +61,8 @@ WIDGET_CRD = {
                             "auto": {"type": "boolean", "default": True},
                             "free": {"type": "object",
                                      "x-kubernetes-preserve-unknown-fields": True},
+                            "owner": {"type": "string", "x-kubernetes-validations": [
+                                {"rule": "self == oldSelf", "message": "Value is immutable"}]},
                         }},
                     "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
                 }}}}]}}
@@ -874,6 +876,13 @@ class CRDTest(Base):
                                                         'invalid: ' % i), b["message"])
                 self.assertEqual(b["details"]["group"], "test.l2lb.io")
                 self.assertEqual(b["details"]["kind"], "Widget")
+
+    def test_transition_rule_self_equals_old_self(self):
+        self.ok(self.sim.post(self.p, self.widget("w-imm", size=1, owner="a")), 201)
+        self.ok(self.sim.patch(self.p + "/w-imm", {"spec": {"size": 2}}))
+        b = self.status_of(self.sim.patch(self.p + "/w-imm", {"spec": {"owner": "b"}}), 422,
+                           "Invalid")
+        self.assertIn('spec.owner: Invalid value: "string": Value is immutable', b["message"])
 
     def test_status_subresource(self):
         o = self.ok(self.sim.post(self.p, dict(self.widget("w-st", size=1),
