@@ -224,6 +224,7 @@ class Sim:
         self.counts = {}
         self.codes = {}
         self.total = 0
+        self.watch_events = 0
         self.conns = set()
         self.servers = []
         self.outage_until = 0.0
@@ -526,7 +527,32 @@ class Sim:
             raise invalid(rt, name, [("FieldValueInvalid", "metadata.resourceVersion",
                                       "Invalid value: 0x0: must be specified for an update")])
         omd = old["metadata"]
-        if sub == "status":
+        if sub == "status" and rt.builtin:
+            # built-in status strategies reset the spec (apps kinds also the labels) and keep
+            # other metadata changes, as the real registry does
+            new = body
+            for k in list(new):
+                if k not in ("metadata", "status", "apiVersion", "kind"):
+                    del new[k]
+            for k, v in old.items():
+                if k not in ("metadata", "status", "apiVersion", "kind"):
+                    new[k] = clone(v)
+            for f in ("uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds", "generation", "managedFields"):
+                if f in omd:
+                    md[f] = omd[f]
+                else:
+                    md.pop(f, None)
+            if rt.group == "apps" or rt.key == ("", "pods"):
+                md.pop("labels", None)
+                if "labels" in omd:
+                    md["labels"] = omd["labels"]
+            if rt.key == ("", "pods"):
+                md.pop("ownerReferences", None)
+                if "ownerReferences" in omd:
+                    md["ownerReferences"] = omd["ownerReferences"]
+        elif sub == "status":
+            # custom resources: everything but status is ignored
             new = clone(old)
             if "status" in body:
                 new["status"] = body["status"]
@@ -1349,6 +1375,7 @@ class Server:
                                           ).encode() + b"\n"
                                 ev.cache[(typ, rt.gv)] = b
                             out.append(b)
+                    sim.watch_events += len(out)
                     for b in out:
                         self.write_chunk(writer, b)
                     await writer.drain()
@@ -1414,6 +1441,7 @@ class Server:
             sim.counts.clear()
             sim.codes.clear()
             sim.total = 0
+            sim.watch_events = 0
             return 200, self.stats()
         if p == "/kubesim/faults":
             if req.method in ("POST", "PUT", "PATCH"):
@@ -1462,6 +1490,7 @@ class Server:
         return {"total": sim.total, "byVerb": by_verb, "byResource": by_res,
                 "byVerbResource": dict(sim.counts), "byCode": dict(sim.codes),
                 "openWatches": sum(len(s) for s in sim.watchers.values()),
+                "watchEventsSent": sim.watch_events,
                 "openConnections": len(self.conns),
                 "resourceVersion": str(sim.rv), "compactedResourceVersion": str(sim.compacted),
                 "historySize": len(sim.history), "historyMax": sim.hist_max,
