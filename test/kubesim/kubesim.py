@@ -1608,10 +1608,9 @@ def write_kubeconfig(path, url, ca_crt, token):
     lines += ["contexts:", "- name: kubesim", "  context:", "    cluster: kubesim",
               "    user: kubesim", "    namespace: default", "current-context: kubesim",
               "preferences: {}", "users:", "- name: kubesim", "  user:"]
-    if token:
-        lines.append("    token: %s" % json.dumps(token))
-    else:
-        lines[-1] = "  user: {}"
+    # without --token any bearer token is accepted; write one anyway, because kubectl
+    # prompts for a user name over HTTPS when the kubeconfig user has no credentials
+    lines.append("    token: %s" % json.dumps(token or "kubesim-no-auth"))
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write("\n".join(lines) + "\n")

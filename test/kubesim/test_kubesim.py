@@ -151,7 +151,7 @@ class PlainHttpTest(unittest.TestCase):
         self.assertEqual(code, 200)
         self.assertIn("default", [n["metadata"]["name"] for n in body["items"]])
         with open(sim.kubeconfig) as f:
-            self.assertNotIn("token", f.read())
+            self.assertIn('token: "kubesim-no-auth"', f.read())
 
 
 # ====================================================================== discovery
