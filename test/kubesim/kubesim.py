@@ -214,7 +214,6 @@ class Sim:
         self.types = {}        # gv -> {plural: ResType}
         self.objs = {}         # (group, plural) -> {(ns, name): obj}
         self.history = []      # list of Event, bounded
-        self.hist_start = 0    # index offset trick avoided: we trim in chunks
         self.compacted = 0     # highest RV no longer in history
         self.watchers = {}     # key -> set(Watcher)
         self.hist_max = args.history
@@ -226,7 +225,6 @@ class Sim:
         self.total = 0
         self.watch_events = 0
         self.conns = set()
-        self.servers = []
         self.outage_until = 0.0
         self.reqlog = open(args.request_log, "a", buffering=1) if args.request_log else None
         self.svc = V.ServiceAlloc(args.service_cidr)
@@ -1258,6 +1256,9 @@ class Server:
                 r["storageVersionHash"] = base64.b64encode(
                     (rt.gv + rt.plural).encode()).decode()[:11]
             res.append(r)
+            if rt.key == ("", "namespaces"):
+                res.append({"name": "namespaces/finalize", "singularName": "",
+                            "namespaced": False, "kind": "Namespace", "verbs": ["update"]})
             if rt.has_status:
                 res.append({"name": rt.plural + "/status", "singularName": "",
                             "namespaced": rt.namespaced, "kind": rt.kind,

@@ -155,6 +155,22 @@ class PlainHttpTest(unittest.TestCase):
 
 
 # ====================================================================== discovery
+class IPv6ListenTest(unittest.TestCase):
+    def test_ipv6_loopback(self):
+        import socket
+        try:
+            s = socket.socket(socket.AF_INET6)
+            s.bind(("::1", 0))
+            s.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        sim = Sim("--listen", "[::1]:0")
+        self.addCleanup(sim.stop)
+        self.assertTrue(sim.url.startswith("https://[::1]:"), sim.url)
+        code, _, body = sim.get("/api/v1/namespaces/default")
+        self.assertEqual(code, 200, body)
+
+
 class DiscoveryTest(Base):
     def test_version(self):
         v = self.ok(self.sim.get("/version"))
