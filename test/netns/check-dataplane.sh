@@ -116,6 +116,24 @@ got=$(na_mac 2001:db8::201)
 if [ -z "$got" ]; then ok "an unannounced IPv6 address gets no NA"; else
 	fail "an unannounced IPv6 address gets no NA" "got $got"; fi
 
+# An RFC 5227 probe (sender 0.0.0.0) is answered too: arping -D reports the address in use.
+nsx c arping -D -c 2 -w 3 -I eth0 192.0.2.200 >"$TMP/dad" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -qi "reply from 192.0.2.200 \[$MAC_S\]" "$TMP/dad"; then
+	ok "a duplicate-address probe is answered"
+else
+	fail "a duplicate-address probe is answered" "arping -D exit $rc: $(cat "$TMP/dad")"
+fi
+
+# A request tagged for VLAN 100 reaches S's eth0 (no VLAN 100 there): seen, dropped, unanswered.
+n=$(nsx c python3 test/netns/tagged_arp.py eth0 "$(mac c eth0)" 192.0.2.1 192.0.2.200 100)
+if [ "$n" = 0 ] && poll 2000 grep -q 'reason=drop_vlan' "$TMP/s.log"; then
+	ok "a tagged request on an interface without that VLAN is not answered"
+else
+	fail "a tagged request on an interface without that VLAN is not answered" \
+		"$n replies; drops logged: $(grep -c drop_vlan "$TMP/s.log")"
+fi
+
 # Two subnets: 192.0.2.200 only on S's eth0 (LAN), 198.51.100.200 only on its eth1 (LAN2).
 n=$(replies eth1 192.0.2.200 2)
 if [ "$n" -eq 0 ]; then ok "not answered on the interface outside its subnet"; else
