@@ -176,6 +176,39 @@ static void log_capabilities(struct log *lg)
 		log_warn(lg, "without CAP_NET_RAW no capture can open: nothing will be answered");
 }
 
+/* One line per interface used, so a run's traffic is visible in the log it leaves. */
+static void log_counters(struct speaker *sp)
+{
+	int ifs[64];
+	size_t n = responder_interfaces(sp->resp, ifs, 64);
+	char b[6][24];
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		struct responder_counters c;
+		uint64_t drops = 0;
+		if (responder_get_counters(sp->resp, ifs[i], &c) < 0)
+			continue;
+		for (size_t k = 0; k < ARP_VERDICT_COUNT; k++)
+			drops += c.arp_drops[k];
+		for (size_t k = 0; k < NDP_VERDICT_COUNT; k++)
+			drops += c.ndp_drops[k];
+		const struct if_info *l = link_set_by_index(sp->links, ifs[i]);
+		log_info(sp->lg, "interface counters", "iface", l != NULL ? l->name : "(gone)",
+			 "requests",
+			 log_fmt(b[0], sizeof(b[0]), "%llu", (unsigned long long)c.requests_seen),
+			 "replies",
+			 log_fmt(b[1], sizeof(b[1]), "%llu", (unsigned long long)c.replies_sent),
+			 "not_ours",
+			 log_fmt(b[2], sizeof(b[2]), "%llu", (unsigned long long)c.not_ours),
+			 "announcements",
+			 log_fmt(b[3], sizeof(b[3]), "%llu",
+				 (unsigned long long)c.announcements_sent),
+			 "send_errors",
+			 log_fmt(b[4], sizeof(b[4]), "%llu", (unsigned long long)c.send_errors),
+			 "dropped", log_fmt(b[5], sizeof(b[5]), "%llu", (unsigned long long)drops));
+	}
+}
+
 static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
 {
 	struct responder_opts ro = {
@@ -202,6 +235,7 @@ static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
 	int rc = loop_run(sp->lp);
 	if (rc < 0)
 		log_error(sp->lg, "event loop failed");
+	log_counters(sp);
 	responder_free(sp->resp);
 	link_set_free(sp->links);
 	loop_free(sp->lp);

@@ -48,7 +48,8 @@ static void add_link(struct nl_object *obj, void *arg)
 	struct build *b = arg;
 	struct rtnl_link *l = (struct rtnl_link *)obj;
 
-	/* The kernel also sends per-family link messages (AF_INET6, AF_BRIDGE): the same link again. */
+	/* The kernel also sends per-family link messages (AF_INET6, AF_BRIDGE): the same link
+	 * again. */
 	if (b->failed || rtnl_link_get_family(l) != AF_UNSPEC)
 		return;
 	if (b->nlinks == b->caplinks) {

@@ -170,6 +170,10 @@ stop_speaker "$SPK_PID"
 rc=$?
 if [ $rc -eq 0 ]; then ok "SIGTERM: speaker exits 0"; else
 	fail "SIGTERM: speaker exits 0" "exit $rc"; fi
+if grep -qE 'msg="interface counters" iface=eth0 requests=[1-9][0-9]* replies=[1-9]' "$TMP/s.log"
+then ok "on exit the speaker logs per-interface counters"; else
+	fail "on exit the speaker logs per-interface counters" \
+		"$(grep 'interface counters' "$TMP/s.log")"; fi
 n=$(replies eth0 192.0.2.200 2)
 if [ "$n" -eq 0 ]; then ok "after stopping: no ARP reply"; else
 	fail "after stopping: no ARP reply" "$n replies"; fi
@@ -179,8 +183,15 @@ if [ -z "$got" ]; then ok "after stopping: no NA"; else
 
 # The address moves to S2: C's neighbour cache flips by GARP / unsolicited NA, unasked.
 if poll 3000 neigh_is 192.0.2.200 "$MAC_S" && poll 3000 neigh_is 2001:db8::200 "$MAC_S"; then
+	# Watch the burst too: GARP requests from S2 at 0, 1.1, 2.2 s, then every --garp-interval.
+	nsx c timeout 10 tcpdump -l -n -tt -i eth0 -c 4 \
+		"arp and ether src $MAC_S2 and arp[6:2] = 1 and arp[14:4] = arp[24:4]" \
+		>"$TMP/burst" 2>"$TMP/burst.err" &
+	TD=$!
+	poll 5000 grep -q 'listening on' "$TMP/burst.err"
 	t0=$(now_ms)
-	start_speaker s2 "$TMP/s2.log" --static 192.0.2.200 --static 2001:db8::200
+	start_speaker s2 "$TMP/s2.log" --garp-interval 1 --static 192.0.2.200 --static 2001:db8::200
+	S2_PID=$SPK_PID
 	if poll 1000 neigh_is 192.0.2.200 "$MAC_S2"; then
 		ok "ip neigh flips to the new MAC by GARP within 1 s ($(($(now_ms) - t0)) ms)"
 	else
@@ -196,7 +207,25 @@ if poll 3000 neigh_is 192.0.2.200 "$MAC_S" && poll 3000 neigh_is 2001:db8::200 "
 	got=$(na_mac 2001:db8::200)
 	if [ "$got" = "$MAC_S2" ]; then ok "the new speaker answers NS"; else
 		fail "the new speaker answers NS" "got '$got', want $MAC_S2"; fi
+	wait "$TD"
+	# Gaps between the 4 GARPs in ms: want about 1100, 1100, then 1000 (the refresh).
+	gaps=$(awk 'NR > 1 { printf "%d ", ($1 - prev) * 1000 } { prev = $1 }' "$TMP/burst")
+	if echo "$gaps" | awk '{ exit !(NF == 3 && $1 > 1000 && $1 < 1300 && $2 > 1000 &&
+			$2 < 1300 && $3 > 900 && $3 < 1200) }'; then
+		ok "GARP burst at 0, 1.1, 2.2 s, then every --garp-interval (gaps $gaps ms)"
+	else
+		fail "GARP burst at 0, 1.1, 2.2 s, then every --garp-interval" "gaps: '$gaps'"
+	fi
+
+	# S comes back while S2 holds the address: S2 reports S's claim (split brain is visible).
+	start_speaker s "$TMP/s-again.log" --static 192.0.2.200
+	if poll 3000 grep -q "another host claims.*mac=$MAC_S" "$TMP/s2.log"; then
+		ok "a speaker reports another MAC announcing its address"
+	else
+		fail "a speaker reports another MAC announcing its address" "not in its log"
+	fi
 	stop_speaker "$SPK_PID"
+	stop_speaker "$S2_PID"
 else
 	fail "client cache holds the first speaker's MAC before the move" \
 		"$(nsx c ip neigh show dev eth0)"
