@@ -84,7 +84,26 @@ SERVICE_SPEC = {1: ("ports", "rmsg", SERVICE_PORT), 2: ("selector", "map"),
                 19: ("ipFamilies", "rstr"), 20: ("allocateLoadBalancerNodePorts", "pbool"),
                 21: ("loadBalancerClass", "str"), 22: ("internalTrafficPolicy", "str"),
                 23: ("trafficDistribution", "str")}
+RESOURCE_ATTRS = {1: ("namespace", "str"), 2: ("verb", "str"), 3: ("group", "str"),
+                  4: ("version", "str"), 5: ("resource", "str"), 6: ("subresource", "str"),
+                  7: ("name", "str"), 8: ("fieldSelector", "skip"), 9: ("labelSelector", "skip")}
+NONRESOURCE_ATTRS = {1: ("path", "str"), 2: ("verb", "str")}
 KINDS = {
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
+        1: ("metadata", "msg", OBJECT_META),
+        2: ("spec", "msg", {1: ("resourceAttributes", "msg", RESOURCE_ATTRS),
+                            2: ("nonResourceAttributes", "msg", NONRESOURCE_ATTRS)}),
+        3: ("status", "skip")},
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
+        1: ("metadata", "msg", OBJECT_META), 2: ("spec", "msg", {1: ("namespace", "str")}),
+        3: ("status", "skip")},
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): {
+        1: ("metadata", "msg", OBJECT_META),
+        2: ("spec", "msg", {1: ("resourceAttributes", "msg", RESOURCE_ATTRS),
+                            2: ("nonResourceAttributes", "msg", NONRESOURCE_ATTRS),
+                            3: ("user", "str"), 4: ("groups", "rstr"), 5: ("extra", "skip"),
+                            6: ("uid", "str")}),
+        3: ("status", "skip")},
     ("v1", "Namespace"): {1: ("metadata", "msg", OBJECT_META),
                           2: ("spec", "msg", {1: ("finalizers", "rstr")}),
                           3: ("status", "skip")},

@@ -24,6 +24,7 @@ import time
 import uuid
 
 import ksproto
+import ksrbac
 import ksvalidate as V
 
 VERSION_INFO = {
@@ -64,7 +65,8 @@ class ResType:
 
     def __init__(self, group, version, plural, kind, namespaced, short=(), status=False,
                  singular=None, generation=False, uncond=True, categories=(), crd=None,
-                 list_kind=None, columns=None, schema=None, builtin=True, conv=None):
+                 list_kind=None, columns=None, schema=None, builtin=True, conv=None,
+                 virtual=False):
         self.group, self.version, self.plural, self.kind = group, version, plural, kind
         self.namespaced, self.short, self.has_status = namespaced, list(short), status
         self.singular = singular or kind.lower()
@@ -77,7 +79,8 @@ class ResType:
         self.conv = None       # (to_store, from_store) conversions when skey != key
         if conv:
             self.skey, self.conv = conv[0], conv[1:]
-        self.verbs = list(ALL_VERBS)
+        self.verbs = ["create"] if virtual else list(ALL_VERBS)
+        self.virtual = virtual
 
     def gr(self):
         return self.plural if self.group == "" else self.plural + "." + self.group
@@ -145,6 +148,14 @@ def builtin_types():
         R("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
         R("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
           False, ["crd", "crds"], status=True, generation=True, uncond=False),
+        R("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+          False, virtual=True),
+        R("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview",
+          False, virtual=True),
+        R("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False,
+          virtual=True),
+        R("authorization.k8s.io", "v1", "localsubjectaccessreviews",
+          "LocalSubjectAccessReview", True, virtual=True),
     ]
 
 
@@ -199,11 +210,11 @@ class Watcher:
 
 class Request:
     __slots__ = ("method", "path", "query", "headers", "body", "version", "verb", "resource",
-                 "code", "user_agent", "t0", "ns", "name", "sub", "group", "gv", "user")
+                 "code", "user_agent", "t0", "ns", "name", "sub", "group", "gv", "user", "uobj")
 
     def __init__(self):
         self.verb = self.resource = self.ns = self.name = self.sub = self.group = None
-        self.gv = self.user = None
+        self.gv = self.user = self.uobj = None
         self.code = 0
 
 
@@ -847,7 +858,7 @@ class Server:
         self.bookmark_interval = args.bookmark_interval
         self.tokens = {}
         if args.token:
-            self.tokens[args.token] = "admin"
+            self.tokens[args.token] = ksrbac.User("admin", ["system:masters"])
         if args.token_file:
             self.tokens.update(read_token_file(args.token_file))
 
@@ -907,7 +918,8 @@ class Server:
             if not ln:
                 continue
             k, _, v = ln.partition(":")
-            hdrs[k.strip().lower()] = v.strip()
+            k = k.strip().lower()
+            hdrs[k] = hdrs[k] + "," + v.strip() if k in hdrs else v.strip()
         req.headers = hdrs
         path, _, qs = target.partition("?")
         req.path = urllib_unquote(path)
@@ -962,10 +974,24 @@ class Server:
         try:
             self.route(req)
             auth = req.headers.get("authorization", "")
-            req.user = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+            uobj = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
             if req.path not in ("/version", "/healthz", "/livez", "/readyz") and \
-                    self.tokens and req.user is None:
+                    self.tokens and uobj is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            if uobj is not None and req.headers.get("impersonate-user"):
+                imp = req.headers["impersonate-user"]
+                if not uobj.is_admin():
+                    raise ApiError(403, "Forbidden", 'users "%s" is forbidden: User "%s" cannot '
+                                   'impersonate resource "users" in API group "" at the cluster '
+                                   'scope' % (imp, uobj.name),
+                                   {"name": imp, "kind": "users"})
+                groups = [g.strip() for g in req.headers.get("impersonate-group", "").split(",")
+                          if g.strip()]
+                uobj = ksrbac.User(imp, groups)
+            req.user = uobj.name if uobj is not None else None
+            req.uobj = uobj
+            if self.args.authorize and self.tokens:
+                self.authorize(req, uobj)
             f = sim.faults
             if f["latencyMs"]:
                 await asyncio.sleep(f["latencyMs"] / 1000.0)
@@ -993,6 +1019,29 @@ class Server:
         self.account(req)
         await self.send(writer, code, hdrs, body, close=not keep)
         return keep
+
+    def authorize(self, req, user):
+        if user is None or user.is_admin():
+            return
+        if req.resource is None:
+            verb = req.method.lower()
+            if not ksrbac.path_allowed(self.sim, user, verb, req.path):
+                raise ApiError(403, "Forbidden", 'forbidden: User "%s" cannot %s path "%s"'
+                               % (user.name, verb, req.path), {})
+            return
+        plural = req.resource.split(".")[0]
+        name = req.name or ""
+        if req.verb in ("list", "watch"):
+            fs = req.query.get("fieldSelector", "")
+            if fs.startswith("metadata.name=") and "," not in fs:
+                name = fs[len("metadata.name="):]
+        verb = req.verb or req.method.lower()
+        if not ksrbac.allowed(self.sim, user, verb, req.group or "", plural, req.sub or "",
+                              req.ns, name):
+            raise ApiError(403, "Forbidden", ksrbac.forbidden_message(
+                user, verb, req.group or "", plural, req.sub or "", req.ns, req.name or ""),
+                {"name": req.name or "", "group": req.group or "", "kind": plural}
+                if req.group else {"name": req.name or "", "kind": plural})
 
     def fault_applies(self, req):
         f = self.sim.faults
@@ -1103,6 +1152,11 @@ class Server:
         if req.verb is None:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the "
                            "requested resource", {})
+        if rt.virtual:
+            if req.verb != "create" or req.name is not None:
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method "
+                               "on the requested resource", {})
+            return self.json(201, self.access_review(rt, req, self.decode_body(req)))
         table = "as=Table" in req.headers.get("accept", "")
         sim.field_validation = q.get("fieldValidation", "Warn")
         sim.warnings = []
@@ -1120,20 +1174,7 @@ class Server:
             return self.json(200, sim.out_obj(rt, obj))
         # writes
         if req.verb in ("create", "update"):
-            ct = req.headers.get("content-type", "application/json").split(";")[0].strip()
-            if ct == "application/vnd.kubernetes.protobuf":
-                try:
-                    body = ksproto.decode(req.body)
-                except ksproto.ProtoError as e:
-                    raise ApiError(415, "UnsupportedMediaType", "the body of the request was in "
-                                   "an unknown format - accepted media types include: "
-                                   "application/json (kubesim: %s)" % e)
-            elif ct not in ("application/json", ""):
-                raise ApiError(415, "UnsupportedMediaType", 'the body of the request was in an '
-                               'unknown format - accepted media types include: application/json, '
-                               'application/yaml, application/vnd.kubernetes.protobuf')
-            else:
-                body = parse_json(req.body)
+            body = self.decode_body(req)
             if req.verb == "create":
                 if req.name is not None:
                     raise ApiError(405, "MethodNotAllowed", "the server does not allow this "
@@ -1182,6 +1223,44 @@ class Server:
             return self.json(200, sim.list_body(rt, {"resourceVersion": str(sim.rv)}, out))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the "
                        "requested resource", {})
+
+    def decode_body(self, req):
+        ct = req.headers.get("content-type", "application/json").split(";")[0].strip()
+        if ct == "application/vnd.kubernetes.protobuf":
+            try:
+                return ksproto.decode(req.body)
+            except ksproto.ProtoError as e:
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in "
+                               "an unknown format - accepted media types include: "
+                               "application/json (kubesim: %s)" % e)
+        if ct not in ("application/json", ""):
+            raise ApiError(415, "UnsupportedMediaType", 'the body of the request was in an '
+                           'unknown format - accepted media types include: application/json, '
+                           'application/yaml, application/vnd.kubernetes.protobuf')
+        return parse_json(req.body)
+
+    def access_review(self, rt, req, body):
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the body of the request was not a JSON object")
+        spec = body.get("spec") or {}
+        me = req.uobj
+        out = {"kind": rt.kind, "apiVersion": rt.gv, "metadata": body.get("metadata") or {},
+               "spec": spec}
+        if rt.plural == "selfsubjectrulesreviews":
+            out["status"] = ksrbac.rules_review(self.sim, me, spec.get("namespace") or None)
+            return out
+        if rt.plural in ("subjectaccessreviews", "localsubjectaccessreviews"):
+            if not spec.get("user") and not spec.get("groups"):
+                raise ApiError(422, "Invalid", '%s.authorization.k8s.io "" is invalid: '
+                               'spec.user: Invalid value: "": at least one of user or group '
+                               'must be specified' % rt.kind)
+            who = ksrbac.User(spec.get("user") or "", spec.get("groups") or [])
+            if rt.plural == "localsubjectaccessreviews":
+                spec.setdefault("resourceAttributes", {})["namespace"] = req.ns
+        else:
+            who = me
+        out["status"] = ksrbac.review(self.sim, who, spec)
+        return out
 
     def json(self, code, obj, ct="application/json"):
         h = {"Content-Type": ct}
@@ -1629,7 +1708,8 @@ def read_token_file(path):
                 continue
             if len(row) < 2:
                 raise SystemExit("kubesim: %s: a line needs at least token,user" % path)
-            out[row[0].strip()] = row[1].strip()
+            groups = [g.strip() for g in row[3].split(",") if g.strip()] if len(row) > 3 else []
+            out[row[0].strip()] = ksrbac.User(row[1].strip(), groups)
     return out
 
 
@@ -1658,6 +1738,8 @@ def main(argv=None):
     ap.add_argument("--plain-http", action="store_true")
     ap.add_argument("--token")
     ap.add_argument("--token-file", help="token,user[,uid,groups] lines (static token file)")
+    ap.add_argument("--authorize", action="store_true",
+                    help="enforce RBAC from the stored roles and bindings (users from tokens)")
     ap.add_argument("--state")
     ap.add_argument("--kubeconfig-out")
     ap.add_argument("--request-log")

@@ -220,6 +220,31 @@ class KubectlTest(unittest.TestCase):
         o = json.loads(self.kubectl("get", "-n", "kc-ssa", "cm", "s", "-o", "json").stdout)
         self.assertEqual(o["data"], {"a": "c"})
 
+    def test_auth_can_i_as_service_account(self):
+        self.kubectl("apply", "-f", self.write("rbac.yaml", """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "kc:speaker"}
+rules:
+- apiGroups: [""]
+  resources: [services, nodes]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "kc:speaker"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "kc:speaker"}
+subjects:
+- {kind: ServiceAccount, name: speaker, namespace: l2lb}
+"""))
+        sa = "--as=system:serviceaccount:l2lb:speaker"
+        r = self.kubectl("auth", "can-i", "list", "services", sa)
+        self.assertEqual(r.stdout.strip(), "yes")
+        r = self.kubectl("auth", "can-i", "create", "services", sa, check=False)
+        self.assertEqual(r.stdout.strip(), "no")
+        r = self.kubectl("auth", "can-i", "--list", sa)
+        self.assertRegex(r.stdout, r"services\s+\[\]\s+\[\]\s+\[get list watch\]")
+
     def test_api_resources_and_version(self):
         out = self.kubectl("api-resources").stdout
         for name in ("services", "leases", "endpointslices", "customresourcedefinitions"):

@@ -1563,6 +1563,144 @@ class MiscTest(Base):
         self.assertIn("involvedObject.namespace", b["message"])
 
 
+class RBACTest(unittest.TestCase):
+    """--authorize: RBAC from stored roles and bindings, users from the token file."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.tmp = tempfile.mkdtemp(prefix="kubesim-rbac-")
+        tf = os.path.join(cls.tmp, "tokens.csv")
+        with open(tf, "w") as f:
+            f.write("tok-spk,system:serviceaccount:l2lb:speaker,1\n"
+                    "tok-ops,alice,2,\"ops,other\"\n")
+        import shutil
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.sim = Sim("--token-file", tf, "--authorize", tmp=cls.tmp)
+        cls.addClassCleanup(cls.sim.stop)
+        s = cls.sim
+        rb = "/apis/rbac.authorization.k8s.io/v1"
+        for path, body in [
+            ("/api/v1/namespaces", {"metadata": {"name": "l2lb"}}),
+            ("/api/v1/namespaces", {"metadata": {"name": "other"}}),
+            (rb + "/clusterroles", {"metadata": {"name": "l2lb:speaker"}, "rules": [
+                {"apiGroups": [""], "resources": ["services", "nodes"],
+                 "verbs": ["get", "list", "watch"]},
+                {"apiGroups": [""], "resources": ["services/status"], "verbs": ["patch"]}]}),
+            (rb + "/clusterrolebindings", {"metadata": {"name": "l2lb:speaker"},
+                                           "roleRef": {"apiGroup": rb[6:-3], "kind": "ClusterRole",
+                                                       "name": "l2lb:speaker"},
+                                           "subjects": [{"kind": "ServiceAccount",
+                                                         "name": "speaker",
+                                                         "namespace": "l2lb"}]}),
+            (rb + "/namespaces/l2lb/roles", {"metadata": {"name": "leases"}, "rules": [
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                 "verbs": ["get", "update", "watch", "list"], "resourceNames": ["l2lb-a"]},
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                 "verbs": ["create"]}]}),
+            (rb + "/namespaces/l2lb/rolebindings", {"metadata": {"name": "leases"},
+                                                    "roleRef": {"apiGroup": rb[6:-3],
+                                                                "kind": "Role", "name": "leases"},
+                                                    "subjects": [{"kind": "ServiceAccount",
+                                                                  "name": "speaker"}]}),
+            (rb + "/clusterroles", {"metadata": {"name": "cm-reader"}, "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}),
+            (rb + "/namespaces/other/rolebindings", {"metadata": {"name": "ops"},
+                                                     "roleRef": {"apiGroup": rb[6:-3],
+                                                                 "kind": "ClusterRole",
+                                                                 "name": "cm-reader"},
+                                                     "subjects": [{"kind": "Group",
+                                                                   "name": "ops"}]}),
+            ("/api/v1/namespaces/default/services", svc("web", "LoadBalancer")),
+            ("/api/v1/namespaces/other/configmaps", cm("c")),
+        ]:
+            code, _, b = s.post(path, body)
+            assert code == 201, (path, b)
+
+    def test_allowed_and_forbidden(self):
+        s = self.sim
+        self.assertEqual(s.get("/api/v1/services", token="tok-spk")[0], 200)
+        self.assertEqual(s.get("/api", token="tok-spk")[0], 200)
+        self.assertEqual(s.get("/apis/coordination.k8s.io/v1", token="tok-spk")[0], 200)
+        code, _, b = s.post("/api/v1/namespaces/default/services", svc("x"), token="tok-spk")
+        self.assertEqual(code, 403, b)
+        self.assertEqual(b["reason"], "Forbidden")
+        self.assertEqual(b["message"], 'services is forbidden: User "system:serviceaccount:l2lb:'
+                         'speaker" cannot create resource "services" in API group "" in the '
+                         'namespace "default"')
+        code, _, b = s.patch("/api/v1/namespaces/default/services/web/status", {"status": {
+            "loadBalancer": {"ingress": [{"ip": "192.0.2.200"}]}}}, token="tok-spk")
+        self.assertEqual(code, 200, b)
+        code, _, b = s.patch("/api/v1/namespaces/default/services/web", {"metadata": {
+            "labels": {"a": "b"}}}, token="tok-spk")
+        self.assertEqual(code, 403, b)
+        self.assertIn('cannot patch resource "services" in API group ""', b["message"])
+        code, _, b = s.get("/apis/coordination.k8s.io/v1/namespaces/l2lb/leases/other",
+                           token="tok-spk")
+        self.assertEqual(code, 403, b)
+        self.assertEqual(b["message"], 'leases.coordination.k8s.io "other" is forbidden: User '
+                         '"system:serviceaccount:l2lb:speaker" cannot get resource "leases" in '
+                         'API group "coordination.k8s.io" in the namespace "l2lb"')
+        code, _, b = s.post("/apis/coordination.k8s.io/v1/namespaces/l2lb/leases",
+                            {"metadata": {"name": "l2lb-a"}, "spec": {}}, token="tok-spk")
+        self.assertEqual(code, 201, b)
+        self.assertEqual(s.get("/apis/coordination.k8s.io/v1/namespaces/l2lb/leases/l2lb-a",
+                               token="tok-spk")[0], 200)
+        self.assertEqual(s.get("/apis/coordination.k8s.io/v1/namespaces/default/leases/l2lb-a",
+                               token="tok-spk")[0], 403)
+        self.assertEqual(s.get("/apis/coordination.k8s.io/v1/namespaces/l2lb/leases",
+                               token="tok-spk")[0], 403)
+        self.assertEqual(s.get("/apis/coordination.k8s.io/v1/namespaces/l2lb/leases?"
+                               "fieldSelector=metadata.name%3Dl2lb-a", token="tok-spk")[0], 200)
+        code, _, b = s.get("/api/v1/nodes/n1", token="tok-spk")
+        self.assertEqual(code, 404, b)   # allowed, just missing
+        # group subjects and RoleBindings to ClusterRoles apply in their namespace only
+        self.assertEqual(s.get("/api/v1/namespaces/other/configmaps/c", token="tok-ops")[0], 200)
+        self.assertEqual(s.get("/api/v1/namespaces/default/configmaps/c",
+                               token="tok-ops")[0], 403)
+        self.assertEqual(s.get("/metrics", token="tok-ops")[0], 403)
+
+    def test_access_reviews_and_impersonation(self):
+        s = self.sim
+        code, _, b = s.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+            "spec": {"resourceAttributes": {"verb": "list", "resource": "nodes"}}},
+            token="tok-spk")
+        self.assertEqual(code, 201, b)
+        self.assertTrue(b["status"]["allowed"])
+        code, _, b = s.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+            "spec": {"user": "system:serviceaccount:l2lb:speaker", "resourceAttributes": {
+                "verb": "delete", "resource": "services", "namespace": "default"}}})
+        self.assertEqual(code, 201, b)
+        self.assertFalse(b["status"]["allowed"])
+        code, _, b = s.get("/api/v1/services",
+                           headers={"Impersonate-User": "system:serviceaccount:l2lb:speaker"})
+        self.assertEqual(code, 200, b)
+        code, _, b = s.get("/api/v1/secrets",
+                           headers={"Impersonate-User": "system:serviceaccount:l2lb:speaker"})
+        self.assertEqual(code, 403, b)
+        code, _, b = s.get("/api/v1/services", token="tok-spk",
+                           headers={"Impersonate-User": "admin"})
+        self.assertEqual(code, 403, b)
+        code, _, b = s.post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", {
+            "spec": {"namespace": "l2lb"}}, token="tok-spk")
+        self.assertEqual(code, 201, b)
+        self.assertIn({"verbs": ["get", "update", "watch", "list"],
+                       "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                       "resourceNames": ["l2lb-a"]}, b["status"]["resourceRules"])
+
+    def test_request_log_names_the_user(self):
+        s = self.sim
+        s.get("/api/v1/namespaces/default/services/web", token="tok-spk")
+
+        def lines():
+            with open(s.reqlog) as f:
+                return [json.loads(x) for x in f if x.strip()]
+        got = wait_for(lambda: [x for x in lines() if x["path"] ==
+                                "/api/v1/namespaces/default/services/web" and x["user"] ==
+                                "system:serviceaccount:l2lb:speaker"], what="log line")
+        self.assertEqual(got[-1]["verb"], "get")
+
+
 class StateTest(unittest.TestCase):
     def test_save_on_exit_and_load(self):
         import tempfile
