@@ -88,7 +88,29 @@ RESOURCE_ATTRS = {1: ("namespace", "str"), 2: ("verb", "str"), 3: ("group", "str
                   4: ("version", "str"), 5: ("resource", "str"), 6: ("subresource", "str"),
                   7: ("name", "str"), 8: ("fieldSelector", "skip"), 9: ("labelSelector", "skip")}
 NONRESOURCE_ATTRS = {1: ("path", "str"), 2: ("verb", "str")}
+POLICY_RULE = {1: ("verbs", "rstr"), 2: ("apiGroups", "rstr"), 3: ("resources", "rstr"),
+               4: ("resourceNames", "rstr"), 5: ("nonResourceURLs", "rstr")}
+SUBJECT = {1: ("kind", "str"), 2: ("apiGroup", "str"), 3: ("name", "str"),
+           4: ("namespace", "str")}
+ROLE_REF = {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")}
+RBAC_GV = "rbac.authorization.k8s.io/v1"
 KINDS = {
+    (RBAC_GV, "ClusterRole"): {1: ("metadata", "msg", OBJECT_META),
+                               2: ("rules", "rmsg", POLICY_RULE),
+                               3: ("aggregationRule", "skip")},
+    (RBAC_GV, "Role"): {1: ("metadata", "msg", OBJECT_META), 2: ("rules", "rmsg", POLICY_RULE)},
+    (RBAC_GV, "ClusterRoleBinding"): {1: ("metadata", "msg", OBJECT_META),
+                                      2: ("subjects", "rmsg", SUBJECT),
+                                      3: ("roleRef", "msg", ROLE_REF)},
+    (RBAC_GV, "RoleBinding"): {1: ("metadata", "msg", OBJECT_META),
+                               2: ("subjects", "rmsg", SUBJECT),
+                               3: ("roleRef", "msg", ROLE_REF)},
+    ("v1", "ServiceAccount"): {1: ("metadata", "msg", OBJECT_META),
+                               2: ("secrets", "rmsg", {1: ("kind", "str"),
+                                                       2: ("namespace", "str"),
+                                                       3: ("name", "str")}),
+                               3: ("imagePullSecrets", "rmsg", {1: ("name", "str")}),
+                               4: ("automountServiceAccountToken", "pbool")},
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
         1: ("metadata", "msg", OBJECT_META),
         2: ("spec", "msg", {1: ("resourceAttributes", "msg", RESOURCE_ATTRS),

@@ -207,6 +207,20 @@ class KubectlTest(unittest.TestCase):
         o = json.loads(self.kubectl("get", "secret", "-n", "kc-defaults", "s", "-o",
                                     "json").stdout)
         self.assertEqual(o["data"], {"k": "dg=="})
+        self.kubectl("create", "clusterrole", "kc-cr", "--verb=get,list",
+                     "--resource=services,leases.coordination.k8s.io")
+        self.kubectl("create", "clusterrolebinding", "kc-crb", "--clusterrole=kc-cr",
+                     "--serviceaccount=kc-defaults:sa1")
+        self.kubectl("create", "serviceaccount", "-n", "kc-defaults", "sa1")
+        o = json.loads(self.kubectl("get", "clusterrole", "kc-cr", "-o", "json").stdout)
+        self.assertEqual(o["rules"], [
+            {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+             "verbs": ["get", "list"]}])
+        o = json.loads(self.kubectl("get", "clusterrolebinding", "kc-crb", "-o", "json").stdout)
+        self.assertEqual(o["subjects"], [{"kind": "ServiceAccount", "name": "sa1",
+                                          "namespace": "kc-defaults"}])
+        self.assertEqual(o["roleRef"]["name"], "kc-cr")
 
     def test_server_side_apply(self):
         self.kubectl("create", "namespace", "kc-ssa")
