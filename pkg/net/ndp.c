@@ -108,6 +108,19 @@ static uint16_t icmp6_sum(const uint8_t src[16], const uint8_t dst[16], const ui
 	return (uint16_t)sum;
 }
 
+uint16_t ndp_checksum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *msg, size_t len)
+{
+	uint32_t sum = icmp6_sum(src, dst, msg, len);
+
+	/* Take the current field back out, so the result does not depend on it. */
+	if (len >= 4) {
+		sum += (uint16_t)~eth_get16(msg + 2);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return (uint16_t)~sum;
+}
+
 /* Walks the options after the fixed part; finds the link-layer option of type want. */
 static enum ndp_verdict parse_opts(const uint8_t *o, size_t len, uint8_t want, struct ndp_msg *m)
 {

@@ -103,6 +103,12 @@ size_t ndp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[ETH_ADDR_LEN],
 size_t ndp_build_ns(uint8_t *buf, size_t cap, const uint8_t mac[ETH_ADDR_LEN],
 		    const uint8_t src[16], const uint8_t target[16], uint16_t vlan);
 
+/*
+ * The ICMPv6 checksum field's value for msg[0..len) sent from src to dst (the field itself
+ * counted as zero). The fuzzer uses it to reach the checks that follow the checksum.
+ */
+uint16_t ndp_checksum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *msg, size_t len);
+
 /* ff02::1:ffXX:XXXX, the solicited-node group of addr. */
 void ndp_solicited_node(const uint8_t addr[16], uint8_t group[16]);
 

@@ -319,6 +319,20 @@ START_TEST(test_vlan_and_padding)
 }
 END_TEST
 
+START_TEST(test_checksum_helper_matches_frames)
+{
+	uint8_t f[256];
+	size_t n = hex_frame(NS_HEX, f, sizeof(f));
+
+	ck_assert_uint_eq(n, NDP_FRAME_LEN);
+	ck_assert_uint_eq(ndp_checksum(f + 22, f + 38, f + 54, 32), 0x182b);
+	f[57] ^= 0x5a; /* the field's current value does not matter */
+	ck_assert_uint_eq(ndp_checksum(f + 22, f + 38, f + 54, 32), 0x182b);
+	ck_assert_uint_eq(hex_frame(NA_SOLICITED_HEX, f, sizeof(f)), NDP_FRAME_LEN);
+	ck_assert_uint_eq(ndp_checksum(f + 22, f + 38, f + 54, 32), 0x8675);
+}
+END_TEST
+
 START_TEST(test_verdict_names_are_distinct)
 {
 	for (int a = NDP_NS; a <= NDP_DROP_NA_SOLICITED_MCAST; a++) {
@@ -346,6 +360,7 @@ static Suite *ndp_suite(void)
 	tcase_add_test(tc, test_dad_rules);
 	tcase_add_test(tc, test_option_lengths);
 	tcase_add_test(tc, test_vlan_and_padding);
+	tcase_add_test(tc, test_checksum_helper_matches_frames);
 	tcase_add_test(tc, test_verdict_names_are_distinct);
 	suite_add_tcase(s, tc);
 	return s;
