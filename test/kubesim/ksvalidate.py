@@ -2258,3 +2258,92 @@ def events_core_prepare(sim, rt, new, old, errs, op, dry):
 HOOKS[("coordination.k8s.io", "leases")] = {"prepare": lease_prepare}
 HOOKS[("events.k8s.io", "events")] = {"prepare": events_v1_prepare}
 HOOKS[("", "events")] = {"prepare": events_core_prepare}
+
+
+# ==================================================================== RBAC objects
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+def _validate_rules(rules, namespaced, errs):
+    if rules is None:
+        return
+    if not isinstance(rules, list):
+        errs.append(e_invalid("rules", rules, "must be a list"))
+        return
+    for i, r in enumerate(rules):
+        f = "rules[%d]" % i
+        if not isinstance(r, dict):
+            errs.append(e_invalid(f, r, "must be an object"))
+            continue
+        if not r.get("verbs"):
+            errs.append(e_required(f + ".verbs", "verbs must contain at least one value"))
+        nru = r.get("nonResourceURLs") or []
+        if nru:
+            if namespaced:
+                errs.append(e_invalid(f + ".nonResourceURLs", nru,
+                                      "namespaced rules cannot apply to non-resource URLs"))
+            if r.get("apiGroups") or r.get("resources") or r.get("resourceNames"):
+                errs.append(e_invalid(f + ".nonResourceURLs", nru, "rules cannot apply to both "
+                                      "regular resources and non-resource URLs"))
+            continue
+        if not r.get("apiGroups"):
+            errs.append(e_required(f + ".apiGroups",
+                                   "resource rules must supply at least one api group"))
+        if not r.get("resources"):
+            errs.append(e_required(f + ".resources",
+                                   "resource rules must supply at least one resource"))
+
+
+def role_prepare(sim, rt, new, old, errs, op, dry):
+    _validate_rules(new.get("rules"), rt.namespaced, errs)
+
+
+def binding_prepare(sim, rt, new, old, errs, op, dry):
+    # rbac/v1 defaulting: roleRef.apiGroup, and apiGroup of User and Group subjects
+    ref = new.get("roleRef")
+    if isinstance(ref, dict) and not ref.get("apiGroup"):
+        ref["apiGroup"] = RBAC_GROUP
+    for s in new.get("subjects") or []:
+        if isinstance(s, dict) and not s.get("apiGroup") and s.get("kind") in ("User", "Group"):
+            s["apiGroup"] = RBAC_GROUP
+    ref = new.get("roleRef") or {}
+    kinds = ["Role", "ClusterRole"] if rt.namespaced else ["ClusterRole"]
+    if ref.get("apiGroup") != RBAC_GROUP:
+        errs.append(e_unsupported("roleRef.apiGroup", ref.get("apiGroup", ""), [RBAC_GROUP]))
+    if ref.get("kind") not in kinds:
+        errs.append(e_unsupported("roleRef.kind", ref.get("kind", ""), kinds))
+    if not ref.get("name"):
+        errs.append(e_required("roleRef.name"))
+    else:
+        for m in check_path_segment(ref["name"]):
+            errs.append(e_invalid("roleRef.name", ref["name"], m))
+    if old is not None and (old.get("roleRef") or {}) != ref:
+        errs.append(e_invalid("roleRef", ref, "cannot change roleRef"))
+    for i, s in enumerate(new.get("subjects") or []):
+        f = "subjects[%d]" % i
+        if not isinstance(s, dict):
+            errs.append(e_invalid(f, s, "must be an object"))
+            continue
+        if not s.get("name"):
+            errs.append(e_required(f + ".name"))
+        kind = s.get("kind")
+        if kind == "ServiceAccount":
+            if s.get("apiGroup"):
+                errs.append(e_unsupported(f + ".apiGroup", s["apiGroup"], [""]))
+            if s.get("name"):
+                for m in check_subdomain(s["name"]):
+                    errs.append(e_invalid(f + ".name", s["name"], m))
+            if not rt.namespaced and not s.get("namespace"):
+                errs.append(e_required(f + ".namespace"))
+        elif kind in ("User", "Group"):
+            if s.get("apiGroup") != RBAC_GROUP:
+                errs.append(e_unsupported(f + ".apiGroup", s.get("apiGroup", ""), [RBAC_GROUP]))
+        else:
+            errs.append(e_unsupported(f + ".kind", kind or "", ["ServiceAccount", "User",
+                                                                 "Group"]))
+
+
+for _k in ("roles", "clusterroles"):
+    HOOKS[(RBAC_GROUP, _k)] = {"prepare": role_prepare}
+for _k in ("rolebindings", "clusterrolebindings"):
+    HOOKS[(RBAC_GROUP, _k)] = {"prepare": binding_prepare}

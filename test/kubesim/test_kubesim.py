@@ -1357,6 +1357,53 @@ class EndpointSliceNodeTest(Base):
         self.assertEqual(o3["status"]["conditions"][0]["status"], "True")
 
 
+class RBACValidationTest(Base):
+    RB = "/apis/rbac.authorization.k8s.io/v1"
+
+    def test_rules_and_bindings(self):
+        ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "r"}
+        cases = [
+            (self.RB + "/clusterroles", {"metadata": {"name": "a"}, "rules": [
+                {"apiGroups": [""], "resources": ["services"]}]},
+             "rules[0].verbs: Required value: verbs must contain at least one value"),
+            (self.RB + "/clusterroles", {"metadata": {"name": "b"}, "rules": [
+                {"resources": ["services"], "verbs": ["get"]}]},
+             "rules[0].apiGroups: Required value: resource rules must supply at least one api "
+             "group"),
+            (self.RB + "/namespaces/default/roles", {"metadata": {"name": "c"}, "rules": [
+                {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]},
+             "namespaced rules cannot apply to non-resource URLs"),
+            (self.RB + "/clusterrolebindings", {"metadata": {"name": "d"}, "roleRef": ref,
+                                               "subjects": [{"kind": "ServiceAccount",
+                                                             "name": "speaker"}]},
+             "subjects[0].namespace: Required value"),
+            (self.RB + "/clusterrolebindings", {"metadata": {"name": "e"}, "roleRef": dict(
+                ref, kind="Role"), "subjects": []},
+             'roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"'),
+            (self.RB + "/clusterrolebindings", {"metadata": {"name": "f"}, "roleRef": ref,
+                                               "subjects": [{"kind": "User", "name": "bob",
+                                                             "apiGroup": "x.io"}]},
+             'subjects[0].apiGroup: Unsupported value: "x.io": supported values: '
+             '"rbac.authorization.k8s.io"'),
+        ]
+        for path, body, msg in cases:
+            with self.subTest(name=body["metadata"]["name"]):
+                b = self.status_of(self.sim.post(path, body), 422, "Invalid")
+                self.assertIn(msg, b["message"])
+        o = self.ok(self.sim.post(self.RB + "/clusterrolebindings", {
+            "metadata": {"name": "h"}, "roleRef": {"kind": "ClusterRole", "name": "r"},
+            "subjects": [{"kind": "Group", "name": "ops"}]}), 201)
+        self.assertEqual(o["roleRef"]["apiGroup"], "rbac.authorization.k8s.io")
+        self.assertEqual(o["subjects"][0]["apiGroup"], "rbac.authorization.k8s.io")
+        o = self.ok(self.sim.post(self.RB + "/namespaces/default/rolebindings", {
+            "metadata": {"name": "g"}, "roleRef": ref,
+            "subjects": [{"kind": "ServiceAccount", "name": "speaker"}]}), 201)
+        b = self.status_of(self.sim.patch(self.RB + "/namespaces/default/rolebindings/g", {
+            "roleRef": {"name": "other"}}), 422, "Invalid")
+        self.assertIn("roleRef: Invalid value", b["message"])
+        self.assertIn("cannot change roleRef", b["message"])
+
+
 class OpenAPITest(Base):
     def test_v3_root_and_custom_schema(self):
         self.ok(self.sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
