@@ -2347,3 +2347,120 @@ for _k in ("roles", "clusterroles"):
     HOOKS[(RBAC_GROUP, _k)] = {"prepare": role_prepare}
 for _k in ("rolebindings", "clusterrolebindings"):
     HOOKS[(RBAC_GROUP, _k)] = {"prepare": binding_prepare}
+
+
+# ==================================================================== Deployments, DaemonSets
+def selector_matches(sel, labels):
+    for k, v in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in sel.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(k) not in vals:
+            return False
+        if op == "NotIn" and k in labels and labels[k] in vals:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+    return True
+
+
+def default_pod_spec(ps):
+    ps.setdefault("restartPolicy", "Always")
+    ps.setdefault("dnsPolicy", "ClusterFirst")
+    ps.setdefault("terminationGracePeriodSeconds", 30)
+    ps.setdefault("securityContext", {})
+    ps.setdefault("schedulerName", "default-scheduler")
+    for c in (ps.get("containers") or []) + (ps.get("initContainers") or []):
+        if not isinstance(c, dict):
+            continue
+        img = c.get("image") or ""
+        tagless = ":" not in img.rsplit("/", 1)[-1] and "@" not in img
+        c.setdefault("imagePullPolicy", "Always" if tagless or img.endswith(":latest")
+                     else "IfNotPresent")
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        c.setdefault("resources", {})
+        for p in c.get("ports") or []:
+            if isinstance(p, dict):
+                p.setdefault("protocol", "TCP")
+                if ps.get("hostNetwork") and "containerPort" in p:
+                    p.setdefault("hostPort", p["containerPort"])
+
+
+def workload_prepare(sim, rt, new, old, errs, op, dry):
+    if op == "status":
+        return
+    spec = new.get("spec")
+    if not isinstance(spec, dict):
+        spec = new["spec"] = {}
+    kind = rt.kind.lower()
+    if rt.plural == "deployments":
+        spec.setdefault("replicas", 1)
+        st = spec.setdefault("strategy", {})
+        st.setdefault("type", "RollingUpdate")
+        if st["type"] == "RollingUpdate":
+            ru = st.setdefault("rollingUpdate", {})
+            ru.setdefault("maxUnavailable", "25%")
+            ru.setdefault("maxSurge", "25%")
+        spec.setdefault("progressDeadlineSeconds", 600)
+    else:
+        us = spec.setdefault("updateStrategy", {})
+        us.setdefault("type", "RollingUpdate")
+        if us["type"] == "RollingUpdate":
+            ru = us.setdefault("rollingUpdate", {})
+            ru.setdefault("maxUnavailable", 1)
+            ru.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    ps = tmpl.get("spec") if isinstance(tmpl.get("spec"), dict) else None
+    if ps is not None:
+        default_pod_spec(ps)
+    sel = spec.get("selector")
+    if not sel:
+        errs.append(e_required("spec.selector"))
+    elif not isinstance(sel, dict) or not (sel.get("matchLabels") or
+                                           sel.get("matchExpressions")):
+        errs.append(e_invalid("spec.selector", sel, "empty selector is invalid for %s" % kind))
+    else:
+        labels = ((tmpl.get("metadata") or {}).get("labels")) or {}
+        if not selector_matches(sel, labels):
+            errs.append(e_invalid("spec.template.metadata.labels", labels,
+                                  "`selector` does not match template `labels`"))
+        validate_labels(sel.get("matchLabels"), "spec.selector.matchLabels", errs)
+    r = spec.get("replicas")
+    if isinstance(r, int) and r < 0:
+        errs.append(e_invalid("spec.replicas", r, "must be greater than or equal to 0"))
+    if ps is None:
+        errs.append(e_required("spec.template.spec.containers"))
+    else:
+        cs = ps.get("containers") or []
+        if not cs:
+            errs.append(e_required("spec.template.spec.containers"))
+        names = set()
+        for i, c in enumerate(cs):
+            f = "spec.template.spec.containers[%d]" % i
+            if not isinstance(c, dict):
+                errs.append(e_invalid(f, c, "must be an object"))
+                continue
+            if not c.get("name"):
+                errs.append(e_required(f + ".name"))
+            else:
+                for m in check_label(c["name"]):
+                    errs.append(e_invalid(f + ".name", c["name"], m))
+                if c["name"] in names:
+                    errs.append(e_duplicate(f + ".name", c["name"]))
+                names.add(c["name"])
+            if not c.get("image"):
+                errs.append(e_required(f + ".image"))
+        if ps.get("restartPolicy") != "Always":
+            errs.append(e_unsupported("spec.template.spec.restartPolicy",
+                                      ps.get("restartPolicy"), ["Always"]))
+    if old is not None and (old.get("spec") or {}).get("selector") != sel:
+        errs.append(e_invalid("spec.selector", sel, "field is immutable"))
+
+
+HOOKS[("apps", "deployments")] = {"prepare": workload_prepare}
+HOOKS[("apps", "daemonsets")] = {"prepare": workload_prepare}

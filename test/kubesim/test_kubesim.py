@@ -233,8 +233,14 @@ BUILTINS = [
      "discovery.k8s.io/v1", {"addressType": "IPv4", "endpoints": [{"addresses": ["192.0.2.1"]}]}),
     ("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", "Lease", "coordination.k8s.io/v1",
      {"spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}}),
-    ("/apis/apps/v1/namespaces/{ns}/deployments", "Deployment", "apps/v1", {"spec": {}}),
-    ("/apis/apps/v1/namespaces/{ns}/daemonsets", "DaemonSet", "apps/v1", {"spec": {}}),
+    ("/apis/apps/v1/namespaces/{ns}/deployments", "Deployment", "apps/v1", {"spec": {
+        "selector": {"matchLabels": {"app": "a"}}, "template": {
+            "metadata": {"labels": {"app": "a"}},
+            "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}),
+    ("/apis/apps/v1/namespaces/{ns}/daemonsets", "DaemonSet", "apps/v1", {"spec": {
+        "selector": {"matchLabels": {"app": "a"}}, "template": {
+            "metadata": {"labels": {"app": "a"}},
+            "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}),
     ("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", "Role",
      "rbac.authorization.k8s.io/v1", {"rules": []}),
     ("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings", "RoleBinding",
@@ -280,8 +286,11 @@ class ResourceTest(Base):
         self.assertRegex(md["uid"], r"^[0-9a-f-]{36}$")
         self.assertRegex(md["creationTimestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertRegex(md["resourceVersion"], r"^\d+$")
-        d = self.ok(self.sim.post("/apis/apps/v1/namespaces/%s/deployments" % ns,
-                                  {"metadata": {"name": "d"}, "spec": {"replicas": 1}}), 201)
+        d = self.ok(self.sim.post("/apis/apps/v1/namespaces/%s/deployments" % ns, {
+            "metadata": {"name": "d"}, "spec": {
+                "replicas": 1, "selector": {"matchLabels": {"app": "d"}},
+                "template": {"metadata": {"labels": {"app": "d"}}, "spec": {
+                    "containers": [{"name": "c", "image": "x"}]}}}}), 201)
         self.assertEqual(d["metadata"]["generation"], 1)
         d["spec"]["replicas"] = 2
         d2 = self.ok(self.sim.put("/apis/apps/v1/namespaces/%s/deployments/d" % ns, d))
@@ -1402,6 +1411,61 @@ class RBACValidationTest(Base):
             "roleRef": {"name": "other"}}), 422, "Invalid")
         self.assertIn("roleRef: Invalid value", b["message"])
         self.assertIn("cannot change roleRef", b["message"])
+
+
+class WorkloadTest(Base):
+    P = "/apis/apps/v1/namespaces/default/"
+
+    def body(self, name, sel=None, labels=None, containers=None, **spec):
+        s = {"selector": {"matchLabels": {"app": name}} if sel is None else sel,
+             "template": {"metadata": {"labels": {"app": name} if labels is None else labels},
+                          "spec": {"containers": [{"name": "c", "image": "l2lb:1"}]
+                                   if containers is None else containers}}}
+        s.update(spec)
+        return {"metadata": {"name": name}, "spec": s}
+
+    def test_defaults(self):
+        d = self.ok(self.sim.post(self.P + "deployments", self.body(
+            "ctl", containers=[{"name": "c", "image": "l2lb", "ports": [
+                {"containerPort": 7472}]}])), 201)["spec"]
+        self.assertEqual(d["replicas"], 1)
+        self.assertEqual(d["strategy"], {"type": "RollingUpdate", "rollingUpdate": {
+            "maxUnavailable": "25%", "maxSurge": "25%"}})
+        self.assertEqual((d["revisionHistoryLimit"], d["progressDeadlineSeconds"]), (10, 600))
+        ps = d["template"]["spec"]
+        self.assertEqual((ps["restartPolicy"], ps["dnsPolicy"], ps["schedulerName"],
+                          ps["terminationGracePeriodSeconds"]),
+                         ("Always", "ClusterFirst", "default-scheduler", 30))
+        c = ps["containers"][0]
+        self.assertEqual((c["imagePullPolicy"], c["ports"][0]["protocol"]), ("Always", "TCP"))
+        ds = self.ok(self.sim.post(self.P + "daemonsets", self.body(
+            "spk", hostNetwork=True)), 201)["spec"]
+        self.assertEqual(ds["updateStrategy"], {"type": "RollingUpdate", "rollingUpdate": {
+            "maxUnavailable": 1, "maxSurge": 0}})
+        self.assertEqual(ds["template"]["spec"]["containers"][0]["imagePullPolicy"],
+                         "IfNotPresent")
+
+    def test_validation(self):
+        cases = [
+            (self.body("v1", sel={}), "spec.selector: Required value"),
+            (self.body("v2", labels={"app": "other"}),
+             "spec.template.metadata.labels: Invalid value: {\"app\":\"other\"}: `selector` "
+             "does not match template `labels`"),
+            (self.body("v3", containers=[]), "spec.template.spec.containers: Required value"),
+            (self.body("v4", containers=[{"name": "c"}]),
+             "spec.template.spec.containers[0].image: Required value"),
+        ]
+        for kind in ("deployments", "daemonsets"):
+            for body, msg in cases:
+                with self.subTest(kind=kind, name=body["metadata"]["name"]):
+                    b = self.status_of(self.sim.post(self.P + kind, body), 422, "Invalid")
+                    self.assertIn(msg, b["message"])
+        self.ok(self.sim.post(self.P + "daemonsets", self.body("imm")), 201)
+        b = self.status_of(self.sim.patch(self.P + "daemonsets/imm", {"spec": {
+            "selector": {"matchLabels": {"app": "imm", "x": "y"}},
+            "template": {"metadata": {"labels": {"app": "imm", "x": "y"}}}}}), 422, "Invalid")
+        self.assertIn("spec.selector: Invalid value", b["message"])
+        self.assertIn("field is immutable", b["message"])
 
 
 class OpenAPITest(Base):
