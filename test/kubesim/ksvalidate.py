@@ -2464,3 +2464,62 @@ def workload_prepare(sim, rt, new, old, errs, op, dry):
 
 HOOKS[("apps", "deployments")] = {"prepare": workload_prepare}
 HOOKS[("apps", "daemonsets")] = {"prepare": workload_prepare}
+
+
+# ==================================================================== ConfigMaps and Secrets
+_re_config_key = re.compile(r"^[-._a-zA-Z0-9]+$")
+MSG_CONFIG_KEY = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+                  "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation "
+                  "is '[-._a-zA-Z0-9]+')")
+
+
+def _check_keys(d, field, errs):
+    for k in (d or {}):
+        if len(k) > 253:
+            errs.append(e_invalid("%s[%s]" % (field, k), k, "must be no more than 253 "
+                                  "characters"))
+        if not _re_config_key.match(k) or k in (".", ".."):
+            errs.append(e_invalid("%s[%s]" % (field, k), k, MSG_CONFIG_KEY))
+
+
+def _immutable_data(new, old, fields, errs):
+    if old is not None and old.get("immutable") is True:
+        for f in fields:
+            if (new.get(f) or {}) != (old.get(f) or {}):
+                errs.append(e_forbidden(f, "field is immutable when `immutable` is set"))
+        if new.get("immutable") is not True:
+            errs.append(e_forbidden("immutable", "field is immutable when `immutable` is set"))
+
+
+def configmap_prepare(sim, rt, new, old, errs, op, dry):
+    _check_keys(new.get("data"), "data", errs)
+    _check_keys(new.get("binaryData"), "binaryData", errs)
+    for k in set(new.get("data") or {}) & set(new.get("binaryData") or {}):
+        errs.append(e_invalid("data[%s]" % k, k, "duplicate of key present in binaryData"))
+    _immutable_data(new, old, ("data", "binaryData"), errs)
+
+
+def secret_prepare(sim, rt, new, old, errs, op, dry):
+    import base64 as _b64
+    import binascii
+    for k, v in (new.get("data") or {}).items():
+        try:
+            _b64.b64decode(v.encode(), validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise ApiError(400, "BadRequest", 'Secret in version "v1" cannot be handled as a '
+                           'Secret: illegal base64 data at input byte 0 (%s)' % e)
+    # stringData is write-only: merged into data, base64-encoded, as the real server does
+    sd = new.pop("stringData", None)
+    if sd:
+        data = new.setdefault("data", {})
+        for k, v in sd.items():
+            data[k] = _b64.b64encode(v.encode()).decode()
+    new.setdefault("type", "Opaque")
+    _check_keys(new.get("data"), "data", errs)
+    if old is not None and new.get("type") != old.get("type"):
+        errs.append(e_invalid("type", new.get("type"), "field is immutable"))
+    _immutable_data(new, old, ("data",), errs)
+
+
+HOOKS[("", "configmaps")] = {"prepare": configmap_prepare}
+HOOKS[("", "secrets")] = {"prepare": secret_prepare}

@@ -1468,6 +1468,29 @@ class WorkloadTest(Base):
         self.assertIn("field is immutable", b["message"])
 
 
+class ConfigDataTest(Base):
+    def test_configmap_and_secret_rules(self):
+        p = "/api/v1/namespaces/default/"
+        b = self.status_of(self.sim.post(p + "configmaps", cm("k", data={"bad key": "x"})), 422,
+                           "Invalid")
+        self.assertIn('data[bad key]: Invalid value: "bad key": a valid config key', b["message"])
+        s = self.ok(self.sim.post(p + "secrets", {"metadata": {"name": "s"},
+                                                  "stringData": {"token": "abc"},
+                                                  "data": {"ca": "eA=="}}), 201)
+        self.assertEqual(s["data"], {"ca": "eA==", "token": "YWJj"})
+        self.assertEqual(s["type"], "Opaque")
+        self.assertNotIn("stringData", s)
+        self.status_of(self.sim.post(p + "secrets", {"metadata": {"name": "s2"},
+                                                     "data": {"a": "not base64!"}}),
+                       400, "BadRequest")
+        self.ok(self.sim.post(p + "configmaps", dict(cm("imm"), immutable=True)), 201)
+        b = self.status_of(self.sim.patch(p + "configmaps/imm", {"data": {"k": "new"}}), 422,
+                           "Invalid")
+        self.assertIn("data: Forbidden: field is immutable when `immutable` is set",
+                      b["message"])
+        self.ok(self.sim.patch(p + "configmaps/imm", {"metadata": {"labels": {"a": "b"}}}))
+
+
 class OpenAPITest(Base):
     def test_v3_root_and_custom_schema(self):
         self.ok(self.sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
