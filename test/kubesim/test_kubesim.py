@@ -1846,6 +1846,8 @@ class StateTest(unittest.TestCase):
         try:
             sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", WIDGET_CRD)
             o = sim.post("/api/v1/namespaces/default/configmaps", cm("keep"))[2]
+            ip = sim.post("/api/v1/namespaces/default/services", svc("keep"))[2]["spec"][
+                "clusterIP"]
             sim.post("/apis/test.l2lb.io/v1/namespaces/default/widgets",
                      {"metadata": {"name": "w"}, "spec": {"size": 1}})
         finally:
@@ -1861,6 +1863,15 @@ class StateTest(unittest.TestCase):
             o2 = sim.post("/api/v1/namespaces/default/configmaps", cm("new"))[2]
             self.assertGreater(int(o2["metadata"]["resourceVersion"]),
                                int(o["metadata"]["resourceVersion"]))
+            # allocations come back with the services
+            code, _, b = sim.post("/api/v1/namespaces/default/services",
+                                  svc("again", clusterIP=ip))
+            self.assertEqual(code, 422, b)
+            self.assertIn("provided IP is already allocated", b["message"])
+            # a watch from before the restart is too old: clients must relist
+            code, _, b = sim.get("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion="
+                                 + o["metadata"]["resourceVersion"], raw=True)
+            self.assertIn(b'"code":410', b)
         finally:
             sim.stop()
 
