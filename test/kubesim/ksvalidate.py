@@ -2084,6 +2084,49 @@ GO_TYPES = {
     ("", "secrets"): {"data": ("map", "str"), "stringData": ("map", "str"), "type": "str",
                       "immutable": "bool"},
 }
+_RULE = {"verbs": ("list", "str"), "apiGroups": ("list", "str"), "resources": ("list", "str"),
+         "resourceNames": ("list", "str"), "nonResourceURLs": ("list", "str")}
+_BINDING = {"subjects": ("list", {"kind": "str", "apiGroup": "str", "name": "str",
+                                  "namespace": "str"}),
+            "roleRef": {"apiGroup": "str", "kind": "str", "name": "str"}}
+_LABEL_SELECTOR = {"matchLabels": ("map", "str"),
+                   "matchExpressions": ("list", {"key": "str", "operator": "str",
+                                                 "values": ("list", "str")})}
+_WORKLOAD = {"spec": {"replicas": "int32", "selector": _LABEL_SELECTOR,
+                      "template": {"metadata": GO_META, "spec": {
+                          "containers": ("list", {"name": "str", "image": "str",
+                                                  "ports": ("list", {"containerPort": "int32",
+                                                                     "hostPort": "int32",
+                                                                     "protocol": "str",
+                                                                     "name": "str"})}),
+                          "hostNetwork": "bool", "restartPolicy": "str"}},
+                      "revisionHistoryLimit": "int32", "progressDeadlineSeconds": "int32",
+                      "minReadySeconds": "int32", "paused": "bool"}}
+for _k in ("roles", "clusterroles"):
+    GO_TYPES[("rbac.authorization.k8s.io", _k)] = {"rules": ("list", _RULE)}
+for _k in ("rolebindings", "clusterrolebindings"):
+    GO_TYPES[("rbac.authorization.k8s.io", _k)] = _BINDING
+GO_TYPES[("apps", "deployments")] = _WORKLOAD
+GO_TYPES[("apps", "daemonsets")] = _WORKLOAD
+GO_TYPES[("", "namespaces")] = {"spec": {"finalizers": ("list", "str")},
+                                "status": {"phase": "str", "conditions": ("list", _COND)}}
+GO_TYPES[("apiextensions.k8s.io", "customresourcedefinitions")] = {"spec": {
+    "group": "str", "scope": "str", "preserveUnknownFields": "bool",
+    "names": {"plural": "str", "singular": "str", "kind": "str", "listKind": "str",
+              "shortNames": ("list", "str"), "categories": ("list", "str")},
+    "versions": ("list", {"name": "str", "served": "bool", "storage": "bool",
+                          "deprecated": "bool", "deprecationWarning": "str",
+                          "schema": {"openAPIV3Schema": ("map", "any")},
+                          "subresources": {"status": ("map", "any"), "scale": "any"},
+                          "additionalPrinterColumns": ("list", {
+                              "name": "str", "type": "str", "format": "str",
+                              "description": "str", "priority": "int32", "jsonPath": "str"}),
+                          "selectableFields": "any"}),
+    "conversion": "any"}}
+GO_TYPES[("", "pods")] = {"spec": {"containers": ("list", {"name": "str", "image": "str"}),
+                                   "nodeName": "str", "hostNetwork": "bool"},
+                          "status": {"phase": "str", "podIP": "str",
+                                     "conditions": ("list", _COND)}}
 _re_time = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)$")
 _re_micro = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{6})(Z|[+-]\d\d:\d\d)$")
 
