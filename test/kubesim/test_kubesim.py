@@ -1835,6 +1835,59 @@ class RBACTest(unittest.TestCase):
         self.assertEqual(got[-1]["verb"], "get")
 
 
+class RobustnessTest(Base):
+    """Malformed bodies get 4xx answers, never a 5xx (a fixed-seed random walk)."""
+
+    def test_no_server_errors_on_garbage(self):
+        import random
+        rnd = random.Random(12345)
+        self.ok(self.sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                              WIDGET_CRD), 201)
+        paths = ["/api/v1/namespaces/default/services", "/api/v1/namespaces/default/configmaps",
+                 "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+                 "/api/v1/nodes", "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+                 "/apis/apps/v1/namespaces/default/daemonsets",
+                 "/apis/events.k8s.io/v1/namespaces/default/events",
+                 "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                 "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                 "/api/v1/namespaces/default/secrets",
+                 "/apis/test.l2lb.io/v1/namespaces/default/widgets"]
+        vals = [None, 0, -1, 1.5, "", "x", "None", [], {}, [1], {"a": 1}, True, "192.0.2.1",
+                80, 70000, "LoadBalancer", ["IPv4", "IPv6"]]
+        keys = ["spec", "status", "metadata", "type", "ports", "port", "clusterIP", "clusterIPs",
+                "ipFamilies", "nodePort", "selector", "labels", "name", "addressType",
+                "endpoints", "addresses", "data", "rules", "subjects", "roleRef", "template",
+                "containers", "names", "versions", "eventTime", "renewTime", "finalizers",
+                "ingress", "loadBalancer", "size", "tags"]
+
+        def gen(d=0):
+            r = rnd.random()
+            if d < 4 and r < 0.3:
+                return {rnd.choice(keys): gen(d + 1) for _ in range(rnd.randint(0, 4))}
+            if d < 4 and r < 0.4:
+                return [gen(d + 1) for _ in range(rnd.randint(0, 3))]
+            return rnd.choice(vals)
+        for i in range(400):
+            p = rnd.choice(paths)
+            body = gen()
+            if isinstance(body, dict):
+                body.setdefault("metadata", {"name": "f%d" % rnd.randint(0, 9)})
+            name = "/f%d%s" % (rnd.randint(0, 9), rnd.choice(["", "/status"]))
+            m = rnd.choice(["POST", "PUT", "PATCH", "SMP", "DELETE"])
+            if m == "POST":
+                r = self.sim.post(p, body)
+            elif m == "PUT":
+                r = self.sim.put(p + name, body)
+            elif m == "PATCH":
+                r = self.sim.patch(p + name, body)
+            elif m == "SMP":
+                r = self.sim.patch(p + name, body,
+                                   ctype="application/strategic-merge-patch+json")
+            else:
+                r = self.sim.delete(p + name.split("/status")[0])
+            self.assertLess(r[0], 500, (m, p + name, body, r[2]))
+
+
 class StateTest(unittest.TestCase):
     def test_save_on_exit_and_load(self):
         import tempfile
