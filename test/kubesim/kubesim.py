@@ -769,7 +769,13 @@ class Sim:
             sel = self.select(rt, ns, q, self.snapshot(rt.skey, listrv))
             sel = [t for t in sel if (t[0], t[1]) > start]
         meta = {"resourceVersion": str(listrv)}
-        limit = int(q.get("limit") or 0)
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise ApiError(400, "BadRequest", 'limit: Invalid value: "%s": must be an integer'
+                           % q.get("limit"))
+        if q.get("resourceVersion") == "0" and not cont:
+            limit = 0   # served from the watch cache: the real server ignores limit
         if limit > 0 and len(sel) > limit:
             rest = len(sel) - limit
             sel = sel[:limit]
@@ -1065,7 +1071,8 @@ class Server:
             line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(req.t0)) +
                     ".%06dZ" % int((req.t0 % 1) * 1e6),
                     "userAgent": req.user_agent, "method": req.method, "verb": verb,
-                    "path": req.path, "code": req.code, "user": req.user or ""}
+                    "path": req.path, "code": req.code, "user": req.user or "",
+                    "latencyMs": round((time.time() - req.t0) * 1000, 3)}
             if req.resource:
                 line.update({"group": req.group, "resource": req.resource.split(".")[0],
                              "namespace": req.ns or "", "name": req.name or "",

@@ -482,6 +482,10 @@ class ResourceTest(Base):
         self.assertEqual([i["metadata"]["name"] for i in rest["items"]], ["d"])
         self.assertNotIn("continue", rest["metadata"])
         self.assertEqual(rest["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
+        # resourceVersion=0 is served from the watch cache, which ignores limit
+        every = self.ok(self.sim.get(p + "?limit=1&resourceVersion=0"))
+        self.assertEqual(len(every["items"]), 4)
+        self.assertNotIn("continue", every["metadata"])
         # later pages come from the first page's snapshot, as etcd serves them
         self.ok(self.sim.post(p, cm("e")), 201)
         self.ok(self.sim.delete(p + "/d"))
