@@ -2164,8 +2164,10 @@ def _norm_time(v, micro, path):
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def go_decode(v, t, path):
-    """Check v against Go type t; return v with times normalised. Raises DecodeError."""
+def go_decode(v, t, path, unknown=None, jpath=""):
+    """Check v against Go type t; return v with times normalised. Raises DecodeError.
+    With a list in `unknown`, fields the Go type lacks are dropped and their JSON paths
+    appended there (for kinds whose type table is complete)."""
     if v is None:
         return None
     if t == "any":
@@ -2176,7 +2178,13 @@ def go_decode(v, t, path):
                               % (_jtype(v), path))
         out = {}
         for k, x in v.items():
-            out[k] = go_decode(x, t[k], path + "." + k) if k in t else x
+            jp = jpath + "." + k if jpath else k
+            if k in t:
+                out[k] = go_decode(x, t[k], path + "." + k, unknown, jp)
+            elif unknown is not None:
+                unknown.append(jp)
+            else:
+                out[k] = x
         return out
     if isinstance(t, tuple):
         kind, sub = t
@@ -2185,11 +2193,13 @@ def go_decode(v, t, path):
                 raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type "
                                   "map[string]%s" % (_jtype(v), path,
                                                      "string" if sub == "str" else "any"))
-            return {k: go_decode(x, sub, path) for k, x in v.items()}
+            return {k: go_decode(x, sub, path, unknown, jpath + "." + k)
+                    for k, x in v.items()}
         if not isinstance(v, list):
             raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type []%s"
                               % (_jtype(v), path, "string" if sub == "str" else "object"))
-        return [go_decode(x, sub, path) for x in v]
+        return [go_decode(x, sub, path, unknown, "%s[%d]" % (jpath, i))
+                for i, x in enumerate(v)]
     if t == "str":
         if not isinstance(v, str):
             raise DecodeError("json: cannot unmarshal %s into Go struct field %s of type string"
@@ -2227,16 +2237,32 @@ def go_decode(v, t, path):
     return v
 
 
-def decode_builtin(rt, obj):
-    """Type-check and normalise obj as the real server's decoder would (raises ApiError)."""
+# kinds whose GO_TYPES entry lists every field: unknown fields are dropped (or refused with
+# fieldValidation=Strict), as the real decoder does for every built-in kind
+CLOSED_TYPES = {("", "services"), ("coordination.k8s.io", "leases"),
+                ("discovery.k8s.io", "endpointslices")}
+
+
+def decode_builtin(rt, obj, unknown=None):
+    """Type-check and normalise obj as the real server's decoder would (raises ApiError).
+    Unknown fields of metadata (every kind) and of CLOSED_TYPES are dropped and listed in
+    `unknown`."""
+    if unknown is None:
+        unknown = []
     try:
         if "metadata" in obj:
-            obj["metadata"] = go_decode(obj["metadata"], GO_META, rt.kind + ".metadata")
+            obj["metadata"] = go_decode(obj["metadata"], GO_META, rt.kind + ".metadata",
+                                        unknown, "metadata")
         t = GO_TYPES.get(rt.key) if rt.builtin else None
         if t:
-            for k, sub in t.items():
-                if k in obj:
-                    obj[k] = go_decode(obj[k], sub, rt.kind + "." + k)
+            closed = rt.key in CLOSED_TYPES
+            for k in list(obj):
+                if k in t:
+                    obj[k] = go_decode(obj[k], t[k], rt.kind + "." + k,
+                                       unknown if closed else None, k)
+                elif closed and k not in ("apiVersion", "kind", "metadata"):
+                    unknown.append(k)
+                    del obj[k]
     except DecodeError as e:
         raise ApiError(400, "BadRequest", '%s in version "%s" cannot be handled as a %s: %s'
                        % (rt.kind, rt.version, rt.kind, e))

@@ -446,7 +446,22 @@ class Sim:
             md.pop("namespace", None)
         for f in ("selfLink",):
             md.pop(f, None)
-        return V.decode_builtin(rt, body)
+        unknown = []
+        body = V.decode_builtin(rt, body, unknown)
+        self.unknown_fields(rt, unknown)
+        return body
+
+    def unknown_fields(self, rt, unknown):
+        """Strict field validation refuses unknown fields; Warn reports them."""
+        if not unknown:
+            return
+        if self.field_validation == "Strict":
+            raise ApiError(400, "BadRequest", '%s in version "%s" cannot be handled as a %s: '
+                           'strict decoding error: %s' % (rt.kind, rt.version, rt.kind,
+                                                          ", ".join('unknown field "%s"' % u
+                                                                    for u in unknown)))
+        if self.field_validation != "Ignore":
+            self.warnings += ['unknown field "%s"' % u for u in unknown]
 
     def do_create(self, rt, ns, body, q):
         dry = q.get("dryRun") == "All"
@@ -494,14 +509,7 @@ class Sim:
         if not rt.builtin:
             unknown = []
             V.validate_custom(rt, new, errs, op, unknown, old)
-            fv = self.field_validation
-            if unknown and fv == "Strict":
-                raise ApiError(400, "BadRequest", '%s in version "%s" cannot be handled as a %s: '
-                               'strict decoding error: %s' % (rt.kind, rt.version, rt.kind,
-                                                              ", ".join('unknown field "%s"' % u
-                                                                        for u in unknown)))
-            if fv != "Ignore":
-                self.warnings += ['unknown field "%s"' % u for u in unknown]
+            self.unknown_fields(rt, unknown)
             return
         hook = V.HOOKS.get(rt.key)
         if hook:

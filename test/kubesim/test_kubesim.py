@@ -983,6 +983,21 @@ class DecodeTest(Base):
         self.status_of(self.sim.post("/api/v1/namespaces/default/configmaps", {
             "metadata": {"name": "x", "labels": {"a": 1}}}), 400, "BadRequest")
 
+    def test_unknown_fields_of_builtin_kinds(self):
+        p = "/api/v1/namespaces/default/services"
+        body = svc("unk", ports=[{"port": 80, "bogus": 1}], loadBalancerIPs="x")
+        body["metadata"]["colour"] = "red"
+        b = self.status_of(self.sim.post(p + "?fieldValidation=Strict", body), 400, "BadRequest")
+        self.assertEqual(b["message"], 'Service in version "v1" cannot be handled as a Service: '
+                         'strict decoding error: unknown field "metadata.colour", unknown field '
+                         '"spec.ports[0].bogus", unknown field "spec.loadBalancerIPs"')
+        code, h, o = self.sim.post(p, body)
+        self.assertEqual(code, 201, o)
+        self.assertNotIn("loadBalancerIPs", o["spec"])
+        self.assertNotIn("bogus", o["spec"]["ports"][0])
+        self.assertNotIn("colour", o["metadata"])
+        self.assertIn('unknown field \\"spec.loadBalancerIPs\\"', h.get("warning", ""))
+
     def test_times_parsed_and_normalised(self):
         o = self.ok(self.sim.post(self.L, {"metadata": {"name": "t"}, "spec": {
             "holderIdentity": "a", "leaseDurationSeconds": 15,
