@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 import ksproto
@@ -235,7 +236,6 @@ class Sim:
         self.codes = {}
         self.total = 0
         self.watch_events = 0
-        self.conns = set()
         self.outage_until = 0.0
         self.reqlog = open(args.request_log, "a", buffering=1) if args.request_log else None
         self.svc = V.ServiceAlloc(args.service_cidr)
@@ -252,13 +252,6 @@ class Sim:
 
     def find_type(self, gv, plural):
         return self.types.get(gv, {}).get(plural)
-
-    def type_for_key(self, key):
-        for gvmap in self.types.values():
-            for rt in gvmap.values():
-                if rt.key == key:
-                    return rt
-        return None
 
     def crd_sync(self, crd, old=None):
         """(Re)register the types a CRD serves; drop versions it no longer serves."""
@@ -936,7 +929,7 @@ class Server:
             hdrs[k] = hdrs[k] + "," + v.strip() if k in hdrs else v.strip()
         req.headers = hdrs
         path, _, qs = target.partition("?")
-        req.path = urllib_unquote(path)
+        req.path = urllib.parse.unquote(path)
         req.query = dict(parse_qsl(qs))
         req.user_agent = hdrs.get("user-agent", "")
         req.t0 = time.time()
@@ -1324,8 +1317,7 @@ class Server:
                 g = gv.split("/")[0]
                 if g not in gs:
                     gs.append(g)
-        # built-in groups first in registration order, then custom ones sorted
-        return gs
+        return gs   # built-in groups in registration order, then CRD groups as created
 
     def api_group(self, g):
         vers = [gv.split("/")[1] for gv in self.sim.types if gv.split("/")[0] == g and "/" in gv]
@@ -1636,14 +1628,8 @@ def version_priority(v):
     return (lvl, int(m.group(1)), int(m.group(3) or 0), "")
 
 
-def urllib_unquote(s):
-    from urllib.parse import unquote
-    return unquote(s)
-
-
 def parse_qsl(qs):
-    from urllib.parse import parse_qsl as p
-    return p(qs, keep_blank_values=True)
+    return urllib.parse.parse_qsl(qs, keep_blank_values=True)
 
 
 def parse_json(b):
