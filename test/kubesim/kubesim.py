@@ -238,7 +238,8 @@ class Sim:
         self.watch_events = 0
         self.outage_until = 0.0
         self.reqlog = open(args.request_log, "a", buffering=1) if args.request_log else None
-        self.svc = V.ServiceAlloc(args.service_cidr)
+        self.svc = V.ServiceAlloc(args.service_cidr,
+                                  getattr(args, "node_ports", (30000, 32767)))
         for rt in builtin_types():
             self.add_type(rt)
         self.base_url = ""
@@ -1755,6 +1756,9 @@ def main(argv=None):
     ap.add_argument("--fault-retry-after", type=int, default=1)
     ap.add_argument("--fault-latency-ms", type=float, default=0.0)
     ap.add_argument("--ready-file", help="also write the base URL to this file when ready")
+    ap.add_argument("--pid-file", help="write the process id to this file when ready")
+    ap.add_argument("--seed", type=int, help="seed for cluster IP, node port and generateName "
+                    "choices (default: random, as a real server)")
     args = ap.parse_args(argv)
     host, port = parse_listen(args.listen)
     try:
@@ -1763,6 +1767,8 @@ def main(argv=None):
     except ValueError as e:
         raise SystemExit("kubesim: %s" % e)
     args.node_ports = (lo, hi)
+    if args.seed is not None:
+        random.seed(args.seed)
     sim = Sim(args)
     if args.state and os.path.exists(args.state):
         sim.load_state(args.state)
@@ -1808,6 +1814,10 @@ async def run(sim, srv, args, ca_crt, tmpdir):
         with open(args.ready_file + ".tmp", "w") as f:
             f.write(url + "\n")
         os.replace(args.ready_file + ".tmp", args.ready_file)
+    if args.pid_file:
+        with open(args.pid_file + ".tmp", "w") as f:
+            f.write("%d\n" % os.getpid())
+        os.replace(args.pid_file + ".tmp", args.pid_file)
     print(line, flush=True)
     await stop.wait()
     for l in srv.listeners:

@@ -1907,6 +1907,55 @@ class RobustnessTest(Base):
             self.assertLess(r[0], 500, (m, p + name, body, r[2]))
 
 
+class StartupOptionsTest(unittest.TestCase):
+    def test_seed_and_node_port_range(self):
+        got = []
+        for _ in range(2):
+            sim = Sim("--seed", "7", "--node-port-range", "31000-31009", plain=True)
+            try:
+                code, _, o = sim.post("/api/v1/namespaces/default/services",
+                                      svc("s", "NodePort"))
+                self.assertEqual(code, 201, o)
+                got.append((o["spec"]["clusterIP"], o["spec"]["ports"][0]["nodePort"]))
+                code, _, b = sim.post("/api/v1/namespaces/default/services", svc(
+                    "t", "NodePort", ports=[{"port": 80, "nodePort": 30000}]))
+                self.assertEqual(code, 422, b)
+                self.assertIn("The range of valid ports is 31000-31009", b["message"])
+            finally:
+                sim.stop()
+        self.assertEqual(got[0], got[1])
+        self.assertTrue(31000 <= got[0][1] <= 31009)
+
+    def test_up_and_down_scripts(self):
+        import subprocess
+        import tempfile
+        import shutil
+        d = tempfile.mkdtemp(prefix="kubesim-up-")
+        self.addCleanup(shutil.rmtree, d, True)
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.addCleanup(subprocess.run, ["sh", os.path.join(here, "kubesim-down.sh"), d],
+                        timeout=30)
+        r = subprocess.run(["sh", os.path.join(here, "kubesim-up.sh"), d, "--token", "tk"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        url = r.stdout.strip()
+        self.assertRegex(url, r"^https://127\.0\.0\.1:\d+$")
+        with open(os.path.join(d, "pid")) as f:
+            pid = int(f.read())
+        with open(os.path.join(d, "kubeconfig")) as f:
+            self.assertIn("server: " + url, f.read())
+        r = subprocess.run(["sh", os.path.join(here, "kubesim-down.sh"), d], timeout=30)
+        self.assertEqual(r.returncode, 0)
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        wait_for(gone, what="kubesim stopped")
+
+
 class StateTest(unittest.TestCase):
     def test_save_on_exit_and_load(self):
         import tempfile
