@@ -32,7 +32,7 @@ struct kube_config {
 };
 
 __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t cap, const char *fmt,
-							   ...)
+							  ...)
 {
 	if (!err || cap == 0)
 		return;
@@ -133,7 +133,8 @@ static int read_file(const char *path, char **out, size_t *len, struct stat *st_
 static void trim_right(char *s)
 {
 	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+	while (n > 0 &&
+	       (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = '\0';
 }
 
@@ -411,8 +412,8 @@ static int load_blob(struct kc *k, yaml_node_t *map, const char *field, const ch
 	if (resolve(k, file, path, sizeof(path)) < 0)
 		return -1;
 	if (read_file(path, out, len, NULL) < 0) {
-		set_err(k->err, k->errcap, "kubeconfig %s: %s: %s %s: %s", k->path, owner, field, path,
-			strerror(errno));
+		set_err(k->err, k->errcap, "kubeconfig %s: %s: %s %s: %s", k->path, owner, field,
+			path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -449,14 +450,15 @@ static int kc_fill(struct kc *k, struct kube_config *cfg, const char *context)
 	const char *user_name = map_str(k, ctx, "user");
 	const char *ns = map_str(k, ctx, "namespace");
 	if (!cluster_name) {
-		set_err(k->err, k->errcap, "kubeconfig %s: context \"%s\" names no cluster", k->path,
-			context);
+		set_err(k->err, k->errcap, "kubeconfig %s: context \"%s\" names no cluster",
+			k->path, context);
 		return -1;
 	}
 	yaml_node_t *cl = named(k, "clusters", "cluster", cluster_name);
 	if (!cl) {
-		set_err(k->err, k->errcap, "kubeconfig %s: cluster \"%s\" (context \"%s\") not found",
-			k->path, cluster_name, context);
+		set_err(k->err, k->errcap,
+			"kubeconfig %s: cluster \"%s\" (context \"%s\") not found", k->path,
+			cluster_name, context);
 		return -1;
 	}
 	const char *server = map_str(k, cl, "server");

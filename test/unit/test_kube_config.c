@@ -158,80 +158,79 @@ END_TEST
 /* --- kubeconfig --- */
 
 /* base64("CA DATA\n"), base64("CERT DATA\n"), base64("KEY DATA\n") */
-static const char kubeconfig[] =
-	"apiVersion: v1\n"
-	"kind: Config\n"
-	"current-context: data\n"
-	"clusters:\n"
-	"- name: c-data\n"
-	"  cluster:\n"
-	"    server: https://192.0.2.10:6443/\n"
-	"    certificate-authority-data: Q0EgREFUQQo=\n"
-	"- name: c-file\n"
-	"  cluster:\n"
-	"    server: https://api.example:443\n"
-	"    certificate-authority: ca.pem\n"
-	"- name: c-insecure\n"
-	"  cluster:\n"
-	"    server: https://192.0.2.11:6443\n"
-	"    insecure-skip-tls-verify: true\n"
-	"- name: c-noserver\n"
-	"  cluster:\n"
-	"    insecure-skip-tls-verify: false\n"
-	"- name: c-badca\n"
-	"  cluster:\n"
-	"    server: https://x\n"
-	"    certificate-authority: /nonexistent/ca.pem\n"
-	"- name: c-badb64\n"
-	"  cluster:\n"
-	"    server: https://x\n"
-	"    certificate-authority-data: '***'\n"
-	"contexts:\n"
-	"- name: data\n"
-	"  context: {cluster: c-data, user: u-data, namespace: ns1}\n"
-	"- name: files\n"
-	"  context:\n"
-	"    cluster: c-file\n"
-	"    user: u-file\n"
-	"- name: tokenfile\n"
-	"  context: {cluster: c-insecure, user: u-tokenfile}\n"
-	"- name: nouser\n"
-	"  context: {cluster: c-data}\n"
-	"- name: no-such-cluster\n"
-	"  context: {cluster: c-missing, user: u-data}\n"
-	"- name: no-such-user\n"
-	"  context: {cluster: c-data, user: u-missing}\n"
-	"- name: noserver\n"
-	"  context: {cluster: c-noserver}\n"
-	"- name: badca\n"
-	"  context: {cluster: c-badca}\n"
-	"- name: badb64\n"
-	"  context: {cluster: c-badb64}\n"
-	"- name: halfcert\n"
-	"  context: {cluster: c-data, user: u-half}\n"
-	"- name: nocluster\n"
-	"  context: {user: u-data}\n"
-	"- name: badtokenfile\n"
-	"  context: {cluster: c-data, user: u-badtokenfile}\n"
-	"users:\n"
-	"- name: u-data\n"
-	"  user:\n"
-	"    client-certificate-data: Q0VSVCBEQVRBCg==\n"
-	"    client-key-data: S0VZIERBVEEK\n"
-	"- name: u-file\n"
-	"  user:\n"
-	"    client-certificate: sub/cert.pem\n"
-	"    client-key: sub/key.pem\n"
-	"    token: literal-token\n"
-	"- name: u-tokenfile\n"
-	"  user:\n"
-	"    tokenFile: tokfile\n"
-	"- name: u-half\n"
-	"  user:\n"
-	"    client-certificate-data: Q0VSVCBEQVRBCg==\n"
-	"- name: u-badtokenfile\n"
-	"  user:\n"
-	"    tokenFile: /nonexistent/token\n";
+static const char kubeconfig[] = "apiVersion: v1\n"
+				 "kind: Config\n"
+				 "current-context: data\n"
+				 "clusters:\n"
+				 "- name: c-data\n"
+				 "  cluster:\n"
+				 "    server: https://192.0.2.10:6443/\n"
+				 "    certificate-authority-data: Q0EgREFUQQo=\n"
+				 "- name: c-file\n"
+				 "  cluster:\n"
+				 "    server: https://api.example:443\n"
+				 "    certificate-authority: ca.pem\n"
+				 "- name: c-insecure\n"
+				 "  cluster:\n"
+				 "    server: https://192.0.2.11:6443\n"
+				 "    insecure-skip-tls-verify: true\n"
+				 "- name: c-noserver\n"
+				 "  cluster:\n"
+				 "    insecure-skip-tls-verify: false\n"
+				 "- name: c-badca\n"
+				 "  cluster:\n"
+				 "    server: https://x\n"
+				 "    certificate-authority: /nonexistent/ca.pem\n"
+				 "- name: c-badb64\n"
+				 "  cluster:\n"
+				 "    server: https://x\n"
+				 "    certificate-authority-data: '***'\n"
+				 "contexts:\n"
+				 "- name: data\n"
+				 "  context: {cluster: c-data, user: u-data, namespace: ns1}\n"
+				 "- name: files\n"
+				 "  context:\n"
+				 "    cluster: c-file\n"
+				 "    user: u-file\n"
+				 "- name: tokenfile\n"
+				 "  context: {cluster: c-insecure, user: u-tokenfile}\n"
+				 "- name: nouser\n"
+				 "  context: {cluster: c-data}\n"
+				 "- name: no-such-cluster\n"
+				 "  context: {cluster: c-missing, user: u-data}\n"
+				 "- name: no-such-user\n"
+				 "  context: {cluster: c-data, user: u-missing}\n"
+				 "- name: noserver\n"
+				 "  context: {cluster: c-noserver}\n"
+				 "- name: badca\n"
+				 "  context: {cluster: c-badca}\n"
+				 "- name: badb64\n"
+				 "  context: {cluster: c-badb64}\n"
+				 "- name: halfcert\n"
+				 "  context: {cluster: c-data, user: u-half}\n"
+				 "- name: nocluster\n"
+				 "  context: {user: u-data}\n"
+				 "- name: badtokenfile\n"
+				 "  context: {cluster: c-data, user: u-badtokenfile}\n"
+				 "users:\n"
+				 "- name: u-data\n"
+				 "  user:\n"
+				 "    client-certificate-data: Q0VSVCBEQVRBCg==\n"
+				 "    client-key-data: S0VZIERBVEEK\n"
+				 "- name: u-file\n"
+				 "  user:\n"
+				 "    client-certificate: sub/cert.pem\n"
+				 "    client-key: sub/key.pem\n"
+				 "    token: literal-token\n"
+				 "- name: u-tokenfile\n"
+				 "  user:\n"
+				 "    tokenFile: tokfile\n"
+				 "- name: u-half\n"
+				 "  user:\n"
+				 "    client-certificate-data: Q0VSVCBEQVRBCg==\n"
+				 "- name: u-badtokenfile\n"
+				 "  user:\n"
+				 "    tokenFile: /nonexistent/token\n";
 
 static void kc_files(void)
 {
@@ -328,7 +327,8 @@ START_TEST(test_kubeconfig_file_errors)
 
 	put("nocur", "clusters: []\ncontexts: []\n");
 	ck_assert_ptr_null(kube_config_from_kubeconfig(at("nocur"), NULL, err, sizeof(err)));
-	ck_assert_str_eq(err, expand("kubeconfig DIR/nocur: no current-context set and none given"));
+	ck_assert_str_eq(err,
+			 expand("kubeconfig DIR/nocur: no current-context set and none given"));
 
 	put("list", "- a\n- b\n");
 	ck_assert_ptr_null(kube_config_from_kubeconfig(at("list"), NULL, err, sizeof(err)));
@@ -394,8 +394,14 @@ static const struct {
 	const char *in;
 	const char *out; /* NULL: invalid */
 } b64[] = {
-	{ "", NULL },	     { "Zg==", "f" },	    { "Zm8=", "fo" },	{ "Zm9v", "foo" },
-	{ "Zm9v\nYmFy", "foobar" }, { "Zm9", NULL }, { "Zm9v!", NULL }, { "Zg==Zg==", NULL },
+	{ "", NULL },
+	{ "Zg==", "f" },
+	{ "Zm8=", "fo" },
+	{ "Zm9v", "foo" },
+	{ "Zm9v\nYmFy", "foobar" },
+	{ "Zm9", NULL },
+	{ "Zm9v!", NULL },
+	{ "Zg==Zg==", NULL },
 	{ "Z===", NULL },
 };
 

@@ -3,7 +3,7 @@
 #include "unit.h"
 
 #define MS 1000000ull
-#define S 1000000000ull
+#define S  1000000000ull
 
 /* A burst goes at once; after it, requests are spaced 1/qps apart, queued in order. */
 START_TEST(test_burst_then_qps)
