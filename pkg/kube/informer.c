@@ -1,0 +1,376 @@
+/* kube/informer: list-then-watch cache of one resource. */
+#include "kube/informer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/ratelimit.h"
+
+struct informer {
+	struct loop *lp;
+	struct log *lg;
+	struct kube_client *kc;
+	struct informer_opts o;
+	char *ns, *lsel, *fsel;
+	json_t *cache; /* key -> object */
+	char rv[64];
+	int synced;
+	int started;
+	struct kube_request *req; /* the list or watch in flight */
+	struct loop_timer retry;
+	struct backoff bo;
+	uint32_t rand;
+	uint64_t watch_events; /* events on the current watch */
+	struct informer_stats st;
+};
+
+int informer_key(const json_t *obj, char *buf, size_t cap)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const json_t *ns = json_object_get(md, "namespace");
+	const json_t *name = json_object_get(md, "name");
+	if (!json_is_string(name) || json_string_length(name) == 0)
+		return -1;
+	int n;
+	if (json_is_string(ns) && json_string_length(ns) > 0)
+		n = snprintf(buf, cap, "%s/%s", json_string_value(ns), json_string_value(name));
+	else
+		n = snprintf(buf, cap, "%s", json_string_value(name));
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+static const char *obj_rv(const json_t *obj)
+{
+	const json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
+	return json_is_string(rv) ? json_string_value(rv) : "";
+}
+
+static char *dup_opt(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+struct informer *informer_new(struct loop *lp, struct log *lg, struct kube_client *kc,
+			      const struct informer_opts *o)
+{
+	struct informer *inf = calloc(1, sizeof(*inf));
+	if (!inf) {
+		log_error(lg, "informer: out of memory", "resource", o->resource->plural);
+		return NULL;
+	}
+	inf->lp = lp;
+	inf->lg = lg;
+	inf->kc = kc;
+	inf->o = *o;
+	inf->ns = dup_opt(o->ns);
+	inf->lsel = dup_opt(o->label_selector);
+	inf->fsel = dup_opt(o->field_selector);
+	inf->cache = json_object();
+	if ((o->ns && !inf->ns) || (o->label_selector && !inf->lsel) ||
+	    (o->field_selector && !inf->fsel) || !inf->cache) {
+		informer_free(inf);
+		log_error(lg, "informer: out of memory", "resource", o->resource->plural);
+		return NULL;
+	}
+	inf->o.ns = inf->ns;
+	inf->o.label_selector = inf->lsel;
+	inf->o.field_selector = inf->fsel;
+	backoff_init(&inf->bo, o->backoff_base_ms ? o->backoff_base_ms : 500,
+		     o->backoff_max_ms ? o->backoff_max_ms : 30000);
+	inf->rand = (uint32_t)(uintptr_t)inf ^ (uint32_t)loop_now_ns(lp) ^ 0x2545f491u;
+	return inf;
+}
+
+void informer_free(struct informer *inf)
+{
+	if (!inf)
+		return;
+	kube_request_cancel(inf->req);
+	loop_timer_stop(inf->lp, &inf->retry);
+	json_decref(inf->cache);
+	free(inf->ns);
+	free(inf->lsel);
+	free(inf->fsel);
+	free(inf);
+}
+
+int informer_has_synced(const struct informer *inf)
+{
+	return inf->synced;
+}
+
+const json_t *informer_get(const struct informer *inf, const char *ns, const char *name)
+{
+	char key[512];
+	int n = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, name)
+			  : snprintf(key, sizeof(key), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return NULL;
+	return json_object_get(inf->cache, key);
+}
+
+size_t informer_count(const struct informer *inf)
+{
+	return json_object_size(inf->cache);
+}
+
+void informer_foreach(const struct informer *inf, void (*fn)(const json_t *obj, void *arg),
+		      void *arg)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(inf->cache, key, v)
+	{
+		fn(v, arg);
+	}
+}
+
+const char *informer_resource_version(const struct informer *inf)
+{
+	return inf->rv;
+}
+
+void informer_get_stats(const struct informer *inf, struct informer_stats *out)
+{
+	*out = inf->st;
+}
+
+static void set_rv(struct informer *inf, const char *rv)
+{
+	if (rv && *rv)
+		snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
+}
+
+static void do_list(struct informer *inf);
+static void do_watch(struct informer *inf);
+
+static void on_retry_list(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	do_list(arg);
+}
+
+static void on_retry_watch(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	do_watch(arg);
+}
+
+static void later(struct informer *inf, loop_timer_cb cb, int fail)
+{
+	uint64_t ms = fail ? backoff_next(&inf->bo, ratelimit_rand(&inf->rand)) : 0;
+	if (loop_timer_start(inf->lp, &inf->retry, ms, 0, cb, inf) < 0)
+		log_error(inf->lg, "informer: cannot arm a timer", "resource",
+			  inf->o.resource->plural);
+}
+
+/* Stores obj (a new reference is taken) under its key and calls add or update. */
+static void upsert(struct informer *inf, const char *key, json_t *obj)
+{
+	json_t *old = json_object_get(inf->cache, key);
+	if (old && strcmp(obj_rv(old), obj_rv(obj)) == 0 && *obj_rv(obj))
+		return; /* already delivered */
+	json_incref(old);
+	if (json_object_set(inf->cache, key, obj) < 0) {
+		json_decref(old);
+		log_error(inf->lg, "informer: out of memory caching an object", "object", key);
+		return;
+	}
+	if (old) {
+		if (inf->o.on_update)
+			inf->o.on_update(old, obj, inf->o.arg);
+		json_decref(old);
+	} else if (inf->o.on_add) {
+		inf->o.on_add(obj, inf->o.arg);
+	}
+}
+
+/* Drops key and reports final (the DELETED event's object) or, from a re-list, the last state. */
+static void remove_key(struct informer *inf, const char *key, const json_t *final)
+{
+	json_t *old = json_object_get(inf->cache, key);
+	if (!old)
+		return;
+	json_incref(old);
+	json_object_del(inf->cache, key);
+	if (inf->o.on_delete)
+		inf->o.on_delete(final ? final : old, inf->o.arg);
+	json_decref(old);
+}
+
+static void list_done(const struct kube_error *err, json_t *list, void *arg)
+{
+	struct informer *inf = arg;
+	inf->req = NULL;
+	if (err->status != KUBE_OK) {
+		char buf[700];
+		inf->st.list_errors++;
+		log_warn(inf->lg, "informer: list failed, retrying", "resource",
+			 inf->o.resource->plural, "error", kube_error_str(err, buf, sizeof(buf)));
+		if (inf->o.on_error)
+			inf->o.on_error(err, inf->o.arg);
+		later(inf, on_retry_list, 1);
+		return;
+	}
+	backoff_reset(&inf->bo);
+	json_t *items = json_object_get(list, "items");
+	json_t *seen = json_object();
+	if (!seen) {
+		log_error(inf->lg, "informer: out of memory", "resource", inf->o.resource->plural);
+		later(inf, on_retry_list, 1);
+		return;
+	}
+	size_t i;
+	json_t *obj;
+	char key[512];
+	json_array_foreach(items, i, obj)
+	{
+		if (informer_key(obj, key, sizeof(key)) < 0) {
+			log_warn(inf->lg, "informer: object without a name skipped", "resource",
+				 inf->o.resource->plural);
+			continue;
+		}
+		json_object_set(seen, key, json_true());
+		upsert(inf, key, obj);
+	}
+	/* What the cache holds and the list did not: deleted while we were not watching. */
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(inf->cache, tmp, k, v)
+	{
+		if (!json_object_get(seen, k)) {
+			snprintf(key, sizeof(key), "%s", k);
+			remove_key(inf, key, NULL);
+		}
+	}
+	json_decref(seen);
+	set_rv(inf, json_string_value(
+			    json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
+	if (!inf->synced) {
+		inf->synced = 1;
+		if (inf->o.on_synced)
+			inf->o.on_synced(inf->o.arg);
+	}
+	do_watch(inf);
+}
+
+static void do_list(struct informer *inf)
+{
+	struct kube_list_opts lo = {
+		.label_selector = inf->o.label_selector,
+		.field_selector = inf->o.field_selector,
+		.limit = inf->o.page_size,
+	};
+	inf->st.lists++;
+	inf->req = kube_client_list(inf->kc, inf->o.resource, inf->o.ns, &lo, list_done, inf);
+	if (!inf->req)
+		later(inf, on_retry_list, 1);
+}
+
+static int watch_ev(const struct watch_event *ev, void *arg)
+{
+	struct informer *inf = arg;
+	char key[512];
+	inf->st.events++;
+	inf->watch_events++;
+	switch (ev->type) {
+	case WATCH_ADDED:
+	case WATCH_MODIFIED:
+		if (informer_key(ev->object, key, sizeof(key)) < 0)
+			break;
+		upsert(inf, key, ev->object);
+		set_rv(inf, ev->resource_version);
+		break;
+	case WATCH_DELETED:
+		if (informer_key(ev->object, key, sizeof(key)) < 0)
+			break;
+		remove_key(inf, key, ev->object);
+		set_rv(inf, ev->resource_version);
+		break;
+	case WATCH_BOOKMARK:
+		inf->st.bookmarks++;
+		set_rv(inf, ev->resource_version);
+		break;
+	case WATCH_ERROR: {
+		char code[16];
+		inf->st.watch_errors++;
+		snprintf(code, sizeof(code), "%d", ev->status_code);
+		inf->req = NULL; /* returning non-zero ends it */
+		if (ev->gone) {
+			inf->st.relists_gone++;
+			log_info(inf->lg, "informer: resource version too old, re-listing",
+				 "resource", inf->o.resource->plural, "rv", inf->rv, "message",
+				 ev->status_message);
+			later(inf, on_retry_list, 0);
+		} else {
+			log_warn(inf->lg, "informer: watch error event, re-listing", "resource",
+				 inf->o.resource->plural, "code", code, "reason", ev->status_reason,
+				 "message", ev->status_message);
+			/* not a known state: start again from a list, after a pause */
+			later(inf, on_retry_list, 1);
+		}
+		return 1;
+	}
+	}
+	return 0;
+}
+
+static void watch_done(const struct kube_error *err, json_t *obj, void *arg)
+{
+	struct informer *inf = arg;
+	(void)obj;
+	inf->req = NULL;
+	if (err->status == KUBE_OK) {
+		/* The server ended the watch (timeout): resume from the last RV. */
+		int quiet = inf->watch_events == 0;
+		if (!quiet)
+			backoff_reset(&inf->bo);
+		later(inf, on_retry_watch, quiet);
+		return;
+	}
+	char buf[700];
+	inf->st.watch_errors++;
+	if (inf->o.on_error)
+		inf->o.on_error(err, inf->o.arg);
+	if (err->status == KUBE_ERR_HTTP && err->code == 410) {
+		inf->st.relists_gone++;
+		log_info(inf->lg, "informer: resource version too old, re-listing", "resource",
+			 inf->o.resource->plural, "rv", inf->rv);
+		later(inf, on_retry_list, 0);
+		return;
+	}
+	log_warn(inf->lg, "informer: watch failed, resuming", "resource", inf->o.resource->plural,
+		 "error", kube_error_str(err, buf, sizeof(buf)));
+	later(inf, on_retry_watch, 1);
+}
+
+static void do_watch(struct informer *inf)
+{
+	unsigned t = inf->o.watch_timeout_s ? inf->o.watch_timeout_s : 300;
+	/* spread reconnects of many informers, as client-go does */
+	unsigned spread = t / 10 ? ratelimit_rand(&inf->rand) % (t / 5 + 1) : 0;
+	struct kube_watch_opts wo = {
+		.resource_version = inf->rv,
+		.label_selector = inf->o.label_selector,
+		.field_selector = inf->o.field_selector,
+		.timeout_s = t - t / 10 + spread,
+		.bookmarks = 1,
+	};
+	inf->st.watches++;
+	inf->watch_events = 0;
+	inf->req = kube_client_watch(inf->kc, inf->o.resource, inf->o.ns, &wo, watch_ev, watch_done,
+				     inf);
+	if (!inf->req)
+		later(inf, on_retry_watch, 1);
+}
+
+int informer_start(struct informer *inf)
+{
+	if (inf->started)
+		return 0;
+	inf->started = 1;
+	do_list(inf);
+	return inf->req ? 0 : -1;
+}
