@@ -57,8 +57,8 @@ LIB   := $(BUILD)/libl2lb.a
 SPKLIB := $(BUILD)/libspeaker.a
 CTLLIB := $(BUILD)/libcontroller.a
 FAKELIB := $(BUILD)/libfakes.a
-BINS  := $(BUILD)/bin/l2lb-speaker $(BUILD)/bin/l2lb-controller \
-	$(patsubst pkg/kube/cmd/%.c,$(BUILD)/bin/l2lb-%,$(TOOL_SRC))
+TOOLS := $(patsubst pkg/kube/cmd/%.c,$(BUILD)/bin/l2lb-%,$(TOOL_SRC))
+BINS  := $(BUILD)/bin/l2lb-speaker $(BUILD)/bin/l2lb-controller $(TOOLS)
 UNITS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_SRC))
 FUZZERS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
@@ -106,7 +106,8 @@ $(LIB) $(SPKLIB) $(CTLLIB) $(FAKELIB):
 
 $(BUILD)/bin/l2lb-speaker: $(call obj,speaker/main.c) $(SPKLIB) $(LIB)
 $(BUILD)/bin/l2lb-controller: $(call obj,controller/main.c) $(CTLLIB) $(LIB)
-$(BUILD)/bin/l2lb-%: $(call obj,pkg/kube/cmd/%.c) $(LIB)
+# A static pattern rule: a plain pattern rule would lose its prerequisites to the $(BINS) rule.
+$(TOOLS): $(BUILD)/bin/l2lb-%: $(BUILD)/obj/pkg/kube/cmd/%.o $(LIB)
 $(BINS):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Integration tests of pkg/kube (client, informer) against kubesim, driven through l2lb-kubeget.
+
+Prints `N passed, N failed, N skipped` last. Standard library only.
+"""
+
+import datetime
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.environ.get("L2LB_TOP") or os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get("L2LB_BUILD") or os.path.join(TOP, "build")
+KUBEGET = os.path.join(BUILD, "bin", "l2lb-kubeget")
+sys.path.insert(0, os.path.join(TOP, "test", "kubesim"))
+
+import simharness as H  # noqa: E402
+
+
+class Kubeget:
+    """A running `l2lb-kubeget --watch`: its lines arrive on a queue as they are flushed."""
+
+    def __init__(self, sim, *args):
+        self.proc = subprocess.Popen([KUBEGET, "--kubeconfig", sim.kubeconfig] + list(args),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.all = []
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def expect(self, n, timeout=20):
+        """The next n lines (fails when they do not come in time)."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while len(got) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("wanted %d more lines, got %r so far" % (n, got))
+            try:
+                got.append(self.lines.get(timeout=left))
+            except queue.Empty:
+                pass
+        self.all += got
+        return got
+
+    def quiet(self, seconds=1.0):
+        """Nothing more arrives within `seconds` (an extra line means a duplicate)."""
+        try:
+            line = self.lines.get(timeout=seconds)
+        except queue.Empty:
+            return
+        raise AssertionError("unexpected extra line %r" % line)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return err
+
+
+def run_kubeget(sim, *args, timeout=60):
+    return subprocess.run([KUBEGET, "--kubeconfig", sim.kubeconfig] + list(args),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def rv(obj):
+    return obj["metadata"]["resourceVersion"]
+
+
+class KubeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(KUBEGET, os.X_OK):
+            raise unittest.SkipTest("%s not built" % KUBEGET)
+        cls.sim = H.Sim("--bookmark-interval", "1")
+        cls.addClassCleanup(cls.sim.stop)
+
+    def setUp(self):
+        self.sim.admin("DELETE", "faults")
+
+    def ns(self, name):
+        code, _, body = self.sim.post("/api/v1/namespaces", {"metadata": {"name": name}})
+        self.assertEqual(code, 201, body)
+
+    def cm(self, ns, name, data="1"):
+        code, _, body = self.sim.post("/api/v1/namespaces/%s/configmaps" % ns,
+                                      {"metadata": {"name": name}, "data": {"v": data}})
+        self.assertEqual(code, 201, body)
+        return body
+
+    def cm_patch(self, ns, name, data):
+        code, _, body = self.sim.patch("/api/v1/namespaces/%s/configmaps/%s" % (ns, name),
+                                       {"data": {"v": data}})
+        self.assertEqual(code, 200, body)
+        return body
+
+    def cm_delete(self, ns, name):
+        code, _, body = self.sim.delete("/api/v1/namespaces/%s/configmaps/%s" % (ns, name))
+        self.assertEqual(code, 200, body)
+
+    def requests(self, user_agent_prefix="l2lb-kubeget/"):
+        out = []
+        with open(self.sim.reqlog) as f:
+            for line in f:
+                r = json.loads(line)
+                if (r.get("userAgent") or "").startswith(user_agent_prefix):
+                    out.append(r)
+        return out
+
+    # ------------------------------------------------------------------ tests
+
+    def test_list_pagination_2500(self):
+        """LIST follows `continue` to the end: 2,500 objects in pages of 500, each once."""
+        self.ns("pag")
+        want = {}
+        for i in range(2500):
+            o = self.cm("pag", "cm-%04d" % i)
+            want["pag/cm-%04d" % i] = rv(o)
+        self.sim.admin("POST", "stats/reset")
+        r = run_kubeget(self.sim, "-n", "pag", "configmaps")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 2500)
+        got = dict(line.split(" ") for line in lines)
+        self.assertEqual(got, want)
+        _, _, st = self.sim.admin("GET", "stats")
+        self.assertEqual(st["byVerbResource"].get("list configmaps"), 5, st["byVerbResource"])
+
+    def test_informer_exactly_once(self):
+        """Every change arrives exactly once across graceful and aborted watch drops and a
+        forced 410; changes made during the 410 window (a delete among them) are delivered by
+        the re-list."""
+        self.ns("w")
+        base = {n: self.cm("w", n) for n in ("a1", "a2", "a3", "a4")}
+        kg = Kubeget(self.sim, "--log-level", "info", "-n", "w", "--watch", "configmaps")
+        try:
+            got = sorted(kg.expect(4))
+            self.assertEqual(got, sorted("w/%s %s" % (n, rv(o)) for n, o in base.items()))
+
+            o = self.cm("w", "b1")
+            self.assertEqual(kg.expect(1), ["ADDED w/b1 %s" % rv(o)])
+
+            # graceful end of the watch, then a change: resumed from the last RV
+            self.sim.admin("POST", "close-watches", {"abort": False})
+            o = self.cm_patch("w", "a1", "2")
+            self.assertEqual(kg.expect(1), ["MODIFIED w/a1 %s" % rv(o)])
+
+            # the connection reset under the watch, then a delete
+            self.sim.admin("POST", "close-watches", {"abort": True})
+            self.cm_delete("w", "a2")
+            line = kg.expect(1)[0]
+            self.assertTrue(line.startswith("DELETED w/a2 "), line)
+
+            # the 410 window: watches fail while things change and history is compacted
+            self.sim.admin("POST", "faults", {"errorRate": 1.0, "errorCode": 500,
+                                              "verbs": ["watch"]})
+            self.sim.admin("POST", "close-watches", {"abort": True})
+            H.wait_for(lambda: self.sim.admin("GET", "stats")[2]["openWatches"] == 0,
+                       what="watch closed")
+            self.cm_delete("w", "a3")
+            m4 = self.cm_patch("w", "a4", "2")
+            c1 = self.cm("w", "c1")
+            self.sim.admin("POST", "compact", {"keep": 0})
+            self.sim.admin("DELETE", "faults")
+            got = sorted(kg.expect(3, timeout=40))
+            self.assertEqual(got, sorted([
+                "ADDED w/c1 %s" % rv(c1),
+                "DELETED w/a3 %s" % rv(base["a3"]),
+                "MODIFIED w/a4 %s" % rv(m4),
+            ]))
+
+            # and the watch after the re-list still works
+            o = self.cm_patch("w", "b1", "3")
+            self.assertEqual(kg.expect(1), ["MODIFIED w/b1 %s" % rv(o)])
+            kg.quiet(1.5)
+            watches = [r for r in self.requests() if r["verb"] == "watch"]
+            self.assertTrue(any(r["code"] == 200 for r in watches))
+        finally:
+            err = kg.stop()
+        self.assertIn("resource version too old, re-listing", err)
+
+    def test_429_retry_after(self):
+        """A 429 with Retry-After: 1 is retried no sooner than a second later, until it works."""
+        self.ns("r429")
+        self.cm("r429", "x")
+        start = len(self.requests())
+        self.sim.admin("POST", "faults", {"errorRate": 1.0, "errorCode": 429, "retryAfter": 1,
+                                          "verbs": ["list"]})
+        p = subprocess.Popen([KUBEGET, "--kubeconfig", self.sim.kubeconfig, "--log-level", "info",
+                              "-n", "r429",
+                              "configmaps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        try:
+            H.wait_for(lambda: len([r for r in self.requests()[start:]
+                                    if r["code"] == 429]) >= 2, timeout=20, what="two 429s")
+            self.sim.admin("DELETE", "faults")
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.splitlines(), ["r429/x %s" % rv(self.sim.get(
+            "/api/v1/namespaces/r429/configmaps/x")[2])])
+        lists = [r for r in self.requests()[start:] if r["verb"] == "list"]
+        self.assertGreaterEqual(len(lists), 3)
+        self.assertEqual(lists[-1]["code"], 200)
+        times = [datetime.datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ") for r in lists]
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        self.assertTrue(all(g >= 0.95 for g in gaps), gaps)
+        self.assertIn("kube request retried", err)
+
+    def test_errors_are_one_line(self):
+        """An unknown resource and a wrong token end with one clear line and exit 1."""
+        r = run_kubeget(self.sim, "nosuchthings")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip(),
+                         'l2lb-kubeget: the server has no resource "nosuchthings" in v1')
+        bad = os.path.join(self.sim.tmp, "bad-kubeconfig")
+        with open(self.sim.kubeconfig) as f:
+            text = f.read()
+        with open(bad, "w") as f:
+            f.write(text.replace(self.sim.token, "wrong-token"))
+        r = subprocess.run([KUBEGET, "--kubeconfig", bad, "services"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("l2lb-kubeget: list services: 401 Unauthorized", r.stderr)
+
+    def test_discovery_for_custom_resources(self):
+        """A resource outside the built-in table is found through discovery (a CRD)."""
+        crd = {
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {
+                                       "type": "object",
+                                       "x-kubernetes-preserve-unknown-fields": True}}}]}}
+        code, _, body = self.sim.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                      crd)
+        self.assertEqual(code, 201, body)
+        code, _, w = self.sim.post("/apis/example.com/v1/namespaces/default/widgets",
+                                   {"apiVersion": "example.com/v1", "kind": "Widget",
+                                    "metadata": {"name": "w1"}})
+        self.assertEqual(code, 201, w)
+        r = run_kubeget(self.sim, "widgets.example.com")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(), ["default/w1 %s" % rv(w)])
+
+
+def main():
+    suite = unittest.TestLoader().loadTestsFromTestCase(KubeTest)
+    res = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
+    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+    skipped = len(res.skipped)
+    passed = res.testsRun - failed - skipped
+    sys.stdout.flush()
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
+    if failed:
+        return 1
+    if res.testsRun == 0 or skipped == res.testsRun:
+        return 77
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
