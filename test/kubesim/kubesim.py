@@ -245,6 +245,8 @@ class Sim:
         self.base_url = ""
         self.field_validation = "Warn"
         self.warnings = []
+        self.in_gc = False
+        self.n_owned = 0       # objects with ownerReferences (the collector runs only if any)
 
     # ---------------------------------------------------------------- types
     def add_type(self, rt):
@@ -320,6 +322,8 @@ class Sim:
         rv = self.bump()
         md["resourceVersion"] = str(rv)
         self.objs[key][(md.get("namespace"), md["name"])] = obj
+        self.n_owned += bool(md.get("ownerReferences")) - bool(
+            old is not None and old["metadata"].get("ownerReferences"))
         self.record(key, "MODIFIED" if old is not None else "ADDED", obj, old)
 
     def remove(self, key, obj):
@@ -328,6 +332,7 @@ class Sim:
         gone = dict(obj)
         gone["metadata"] = dict(md, resourceVersion=str(rv))
         self.objs[key].pop((md.get("namespace"), md["name"]), None)
+        self.n_owned -= bool(md.get("ownerReferences"))
         self.record(key, "DELETED", gone, obj)
         hook = V.HOOKS.get(key)
         if hook and hook.get("deleted"):
@@ -336,7 +341,38 @@ class Sim:
             self.crd_unregister(obj)
         if key == ("", "namespaces"):
             self.ns_purge(md["name"])
+        self.collect_garbage()
         return gone
+
+    def collect_garbage(self):
+        """The garbage collector, run at once after a delete (background propagation): an
+        object all of whose ownerReferences name objects that no longer exist is deleted
+        (or marked, if it has finalizers)."""
+        if self.in_gc or self.n_owned <= 0:
+            return
+        self.in_gc = True
+        try:
+            for _ in range(100):
+                live = {o["metadata"].get("uid") for m in self.objs.values() for o in m.values()}
+                doomed = []
+                for key, m in self.objs.items():
+                    for o in m.values():
+                        refs = o["metadata"].get("ownerReferences")
+                        if refs and not o["metadata"].get("deletionTimestamp") and \
+                                not any(r.get("uid") in live for r in refs):
+                            doomed.append((key, o))
+                if not doomed:
+                    return
+                for key, o in doomed:
+                    if o["metadata"].get("finalizers"):
+                        new = clone(o)
+                        new["metadata"]["deletionTimestamp"] = now_ts()
+                        new["metadata"]["deletionGracePeriodSeconds"] = 0
+                        self.put(key, new, o)
+                    else:
+                        self.remove(key, o)
+        finally:
+            self.in_gc = False
 
     def ns_purge(self, ns):
         for key, m in list(self.objs.items()):
@@ -369,6 +405,7 @@ class Sim:
             obj = it["object"]
             md = obj["metadata"]
             self.objs.setdefault(key, {})[(md.get("namespace"), md["name"])] = obj
+            self.n_owned += bool(md.get("ownerReferences"))
             if key == ("", "services"):
                 self.svc.reserve(obj)
         self.rv = int(st.get("resourceVersion", 0))
@@ -687,6 +724,8 @@ class Sim:
                               obj["metadata"]["resourceVersion"]), details(rt, name))
         if dry:
             return obj
+        if opts.get("propagationPolicy") == "Orphan" or opts.get("orphanDependents"):
+            self.orphan(obj["metadata"]["uid"])
         if obj["metadata"].get("finalizers"):
             if obj["metadata"].get("deletionTimestamp"):
                 return obj
@@ -698,6 +737,19 @@ class Sim:
             self.put(rt.skey, new, obj)
             return new
         return self.remove(rt.skey, obj)
+
+    def orphan(self, uid):
+        """Orphan propagation: drop the ownerReferences that point at uid."""
+        for key, m in self.objs.items():
+            for o in list(m.values()):
+                refs = o["metadata"].get("ownerReferences") or []
+                if any(r.get("uid") == uid for r in refs):
+                    new = clone(o)
+                    new["metadata"]["ownerReferences"] = [r for r in refs
+                                                          if r.get("uid") != uid]
+                    if not new["metadata"]["ownerReferences"]:
+                        del new["metadata"]["ownerReferences"]
+                    self.put(key, new, o)
 
     def snapshot(self, key, rv):
         """The objects of one type as they were at resourceVersion rv (from history)."""

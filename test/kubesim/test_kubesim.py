@@ -423,6 +423,29 @@ class ResourceTest(Base):
         self.ok(self.sim.patch(p + "/f", {"metadata": {"finalizers": None}}))
         self.status_of(self.sim.get(p + "/f"), 404, "NotFound")
 
+    def test_garbage_collection_of_dependents(self):
+        ns = self.mkns("res-gc")
+        p = NS + "/%s/configmaps" % ns
+        a = self.ok(self.sim.post(p, cm("owner-a")), 201)["metadata"]["uid"]
+        b = self.ok(self.sim.post(p, cm("owner-b")), 201)["metadata"]["uid"]
+
+        def ref(name, uid):
+            return {"apiVersion": "v1", "kind": "ConfigMap", "name": name, "uid": uid}
+        self.ok(self.sim.post(p, cm("dep-a", ownerReferences=[ref("owner-a", a)])), 201)
+        self.ok(self.sim.post(p, cm("dep-ab", ownerReferences=[ref("owner-a", a),
+                                                               ref("owner-b", b)])), 201)
+        self.ok(self.sim.post(p, cm("dep-dep", ownerReferences=[ref("dep-a", self.ok(
+            self.sim.get(p + "/dep-a"))["metadata"]["uid"])])), 201)
+        self.ok(self.sim.delete(p + "/owner-a"))
+        names = [i["metadata"]["name"] for i in self.ok(self.sim.get(p))["items"]]
+        self.assertEqual(names, ["dep-ab", "owner-b"])     # cascades; one owner left keeps it
+        self.ok(self.sim.post(p, cm("dep-b", ownerReferences=[ref("owner-b", b)])), 201)
+        self.ok(self.sim.delete(p + "/owner-b", {"propagationPolicy": "Orphan"}))
+        # dep-b is orphaned; dep-ab's remaining owner is gone, so it is collected
+        names = [i["metadata"]["name"] for i in self.ok(self.sim.get(p))["items"]]
+        self.assertEqual(names, ["dep-b"])
+        self.assertNotIn("ownerReferences", self.ok(self.sim.get(p + "/dep-b"))["metadata"])
+
     def test_dry_run(self):
         ns = self.mkns("res-dry")
         p = NS + "/%s/configmaps" % ns
