@@ -137,7 +137,7 @@ def builtin_types():
         R("", "v1", "events", "Event", True, ["ev"]),
         R("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"]),
         R("events.k8s.io", "v1", "events", "Event", True, ["ev"], conv=EVENTS_V1),
-        R("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+        R("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, generation=True),
         R("coordination.k8s.io", "v1", "leases", "Lease", True),
         R("apps", "v1", "deployments", "Deployment", True, ["deploy"], status=True,
           generation=True, categories=["all"]),
@@ -626,6 +626,8 @@ class Sim:
             if rt.generation:
                 a = {k: v for k, v in new.items() if k not in ("metadata", "status")}
                 b = {k: v for k, v in old.items() if k not in ("metadata", "status")}
+                if rt.key == ("discovery.k8s.io", "endpointslices"):   # labels count too
+                    a["labels"], b["labels"] = md.get("labels"), omd.get("labels")
                 if a != b:
                     new["metadata"]["generation"] = omd.get("generation", 0) + 1
         new["metadata"]["resourceVersion"] = omd["resourceVersion"]

@@ -1381,6 +1381,10 @@ class EndpointSliceNodeTest(Base):
             {"addresses": ["192.0.2.2"], "conditions": {"ready": False}}],
             [{"name": "http", "port": 80, "protocol": "TCP"}])), 201)
         self.assertNotIn("conditions", o["endpoints"][0])   # not defaulted
+        self.assertEqual(o["metadata"]["generation"], 1)
+        o2 = self.ok(self.sim.patch(self.P + "/ok", {"metadata": {"labels": {
+            "kubernetes.io/service-name": "web"}}}))
+        self.assertEqual(o2["metadata"]["generation"], 2)
         self.assertEqual(o["endpoints"][1]["conditions"], {"ready": False})
         b = self.status_of(self.sim.patch(self.P + "/ok", {"addressType": "IPv6"}), 422, "Invalid")
         self.assertIn('addressType: Invalid value: "IPv6": field is immutable', b["message"])
