@@ -210,8 +210,9 @@ if poll 3000 neigh_is 192.0.2.200 "$MAC_S" && poll 3000 neigh_is 2001:db8::200 "
 	wait "$TD"
 	# Gaps between the 4 GARPs in ms: want about 1100, 1100, then 1000 (the refresh).
 	gaps=$(awk 'NR > 1 { printf "%d ", ($1 - prev) * 1000 } { prev = $1 }' "$TMP/burst")
-	if echo "$gaps" | awk '{ exit !(NF == 3 && $1 > 1000 && $1 < 1300 && $2 > 1000 &&
-			$2 < 1300 && $3 > 900 && $3 < 1200) }'; then
+	# Bounds are generous upwards: a busy machine delays, it never hurries.
+	if echo "$gaps" | awk '{ exit !(NF == 3 && $1 > 1000 && $1 < 1600 && $2 > 1000 &&
+			$2 < 1600 && $3 > 900 && $3 < 1500) }'; then
 		ok "GARP burst at 0, 1.1, 2.2 s, then every --garp-interval (gaps $gaps ms)"
 	else
 		fail "GARP burst at 0, 1.1, 2.2 s, then every --garp-interval" "gaps: '$gaps'"
