@@ -2592,3 +2592,51 @@ def secret_prepare(sim, rt, new, old, errs, op, dry):
 
 HOOKS[("", "configmaps")] = {"prepare": configmap_prepare}
 HOOKS[("", "secrets")] = {"prepare": secret_prepare}
+
+
+# ==================================================================== Endpoints
+def endpoints_prepare(sim, rt, new, old, errs, op, dry):
+    for i, ss in enumerate(new.get("subsets") or []):
+        f = "subsets[%d]" % i
+        if not isinstance(ss, dict):
+            errs.append(e_invalid(f, ss, "must be an object"))
+            continue
+        for fld in ("addresses", "notReadyAddresses"):
+            for j, a in enumerate(ss.get(fld) or []):
+                af = "%s.%s[%d].ip" % (f, fld, j)
+                ip = a.get("ip") if isinstance(a, dict) else None
+                if not valid_ip(ip):
+                    errs.append(e_invalid(af, ip, "must be a valid IP address"))
+                elif ipaddress.ip_address(ip).is_loopback:
+                    errs.append(e_invalid(af, ip, "may not be in the loopback range "
+                                          "(127.0.0.0/8, ::1/128)"))
+                elif ipaddress.ip_address(ip).is_link_local:
+                    errs.append(e_invalid(af, ip, "may not be in the link-local range "
+                                          "(169.254.0.0/16, fe80::/10)"))
+        ports = ss.get("ports") or []
+        for j, p in enumerate(ports):
+            pf = "%s.ports[%d]" % (f, j)
+            if not isinstance(p, dict):
+                errs.append(e_invalid(pf, p, "must be an object"))
+                continue
+            if len(ports) > 1 and not p.get("name"):
+                errs.append(e_required(pf + ".name"))
+            pt = p.get("port")
+            if not isinstance(pt, int) or isinstance(pt, bool) or not 1 <= pt <= 65535:
+                errs.append(e_invalid(pf + ".port", pt, "must be between 1 and 65535, "
+                                      "inclusive"))
+            if p.get("protocol", "TCP") not in ("SCTP", "TCP", "UDP"):
+                errs.append(e_unsupported(pf + ".protocol", p.get("protocol"),
+                                          ["SCTP", "TCP", "UDP"]))
+            else:
+                p.setdefault("protocol", "TCP")
+
+
+HOOKS[("", "endpoints")] = {"prepare": endpoints_prepare}
+GO_TYPES[("", "endpoints")] = {"subsets": ("list", {
+    "addresses": ("list", {"ip": "str", "hostname": "str", "nodeName": "str",
+                           "targetRef": _OBJREF}),
+    "notReadyAddresses": ("list", {"ip": "str", "hostname": "str", "nodeName": "str",
+                                   "targetRef": _OBJREF}),
+    "ports": ("list", {"name": "str", "port": "int32", "protocol": "str",
+                       "appProtocol": "str"})})}

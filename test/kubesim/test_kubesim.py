@@ -1389,6 +1389,16 @@ class EndpointSliceNodeTest(Base):
         b = self.status_of(self.sim.patch(self.P + "/ok", {"addressType": "IPv6"}), 422, "Invalid")
         self.assertIn('addressType: Invalid value: "IPv6": field is immutable', b["message"])
 
+    def test_endpoints_rules(self):
+        p = "/api/v1/namespaces/default/endpoints"
+        b = self.status_of(self.sim.post(p, {"metadata": {"name": "ep1"}, "subsets": [{
+            "addresses": [{"ip": "127.0.0.1"}], "ports": [{"port": 80}]}]}), 422, "Invalid")
+        self.assertIn('subsets[0].addresses[0].ip: Invalid value: "127.0.0.1": may not be in '
+                      'the loopback range', b["message"])
+        o = self.ok(self.sim.post(p, {"metadata": {"name": "ep2"}, "subsets": [{
+            "addresses": [{"ip": "192.0.2.5"}], "ports": [{"port": 80}]}]}), 201)
+        self.assertEqual(o["subsets"][0]["ports"][0]["protocol"], "TCP")
+
     def test_nodes_stored_as_sent(self):
         node = {"metadata": {"name": "node-a", "labels": {"kubernetes.io/hostname": "node-a"}},
                 "spec": {"unschedulable": True},
