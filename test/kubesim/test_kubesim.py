@@ -1643,7 +1643,7 @@ class FaultTest(Base):
         import urllib.parse
         a = urllib.parse.urlparse(sim.admin_url)
         c = http.client.HTTPConnection(a.hostname, a.port, timeout=10)
-        c.request("POST", "/kubesim/outage", body=json.dumps({"seconds": 1.5}))
+        c.request("POST", "/kubesim/outage", body=json.dumps({"seconds": 3}))
         self.assertEqual(c.getresponse().status, 200)
         c.close()
         wait_for(lambda: port_refuses(sim.host, sim.port), what="listener closed")
