@@ -1070,7 +1070,7 @@ class Server:
                 return False
             code, hdrs, body = self.serve(req)
         except ApiError as e:
-            code, hdrs, body = e.code, dict(e.headers), dumps(e.status()).encode()
+            code, hdrs, body = e.code, dict(e.headers), dumps(e.status()).encode() + b"\n"
             hdrs["Content-Type"] = "application/json"
         except Exception as e:  # a bug in kubesim: answer 500, keep serving
             import traceback
@@ -1330,7 +1330,7 @@ class Server:
         if self.sim.warnings:
             h["Warning"] = ", ".join('299 - %s' % json.dumps(w) for w in self.sim.warnings)
             self.sim.warnings = []
-        return code, h, dumps(obj).encode()
+        return code, h, dumps(obj).encode() + b"\n"
 
     def serve_nonresource(self, req):
         sim = self.sim
