@@ -40,6 +40,13 @@ REASONS = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 401: 
            409: "Conflict", 410: "Gone", 413: "Request Entity Too Large", 415: "Unsupported Media Type",
            422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
            503: "Service Unavailable", 504: "Gateway Timeout"}
+MAX_BODY = 3 * 1024 * 1024   # the real server's request body limit
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
 TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json")
@@ -504,7 +511,8 @@ class Sim:
                            {"causes": [{"message": "resourceVersion should not be set on objects "
                                         "to be created"}]})
         if not md.get("name") and md.get("generateName"):
-            md["name"] = md["generateName"] + "".join(
+            # the real server keeps at most 58 characters of the prefix
+            md["name"] = md["generateName"][:58] + "".join(
                 random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
         for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                   "generation", "managedFields"):
@@ -947,6 +955,12 @@ class Server:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 try:
                     req.body = await self.read_body(reader, req)
+                except BodyTooLarge:
+                    st = status_obj(413, "RequestEntityTooLarge", "Request entity too large: "
+                                    "limit is %d" % MAX_BODY)
+                    await self.send(writer, 413, {"Content-Type": "application/json"},
+                                    dumps(st).encode() + b"\n", close=True)
+                    break
                 except (asyncio.IncompleteReadError, ValueError, ConnectionError, OSError,
                         ssl.SSLError):
                     break
@@ -1003,14 +1017,23 @@ class Server:
                         pass
                     break
                 total += n
-                if total > 16 << 20:
-                    raise ValueError("body too large")
+                if total > MAX_BODY:
+                    raise BodyTooLarge()
                 parts.append(await reader.readexactly(n))
                 await reader.readexactly(2)
             return b"".join(parts)
         n = int(req.headers.get("content-length", "0") or 0)
-        if n < 0 or n > 16 << 20:
-            raise ValueError("body too large")
+        if n < 0:
+            raise ValueError("negative Content-Length")
+        if n > MAX_BODY:
+            # read (and drop) what the client is sending, so it sees the 413, not a reset
+            left = n if n <= 64 * MAX_BODY else 0
+            while left > 0:
+                chunk = await reader.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            raise BodyTooLarge()
         return await reader.readexactly(n) if n else b""
 
     async def send(self, writer, code, headers, body, close=False):

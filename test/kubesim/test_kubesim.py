@@ -127,6 +127,16 @@ class TransportTest(Base):
         self.assertIs(c.sock, sock)
         c.close()
 
+    def test_request_body_limit(self):
+        c = self.sim.connect()
+        self.addCleanup(c.close)
+        big = b'{"metadata":{"name":"big"},"data":{"k":"' + b"x" * (3 * 1024 * 1024) + b'"}}'
+        code, _, b = self.sim.post("/api/v1/namespaces/default/configmaps", big,
+                                   ctype="application/json", conn=c)
+        self.assertEqual(code, 413, b)
+        self.assertEqual(b["reason"], "RequestEntityTooLarge")
+        self.assertEqual(b["message"], "Request entity too large: limit is 3145728")
+
     def test_kubeconfig_written(self):
         with open(self.sim.kubeconfig) as f:
             text = f.read()
@@ -298,6 +308,9 @@ class ResourceTest(Base):
         g = self.ok(self.sim.post(NS + "/%s/configmaps" % ns,
                                   {"metadata": {"generateName": "gen-"}, "data": {}}), 201)
         self.assertRegex(g["metadata"]["name"], r"^gen-[a-z0-9]{5}$")
+        g = self.ok(self.sim.post(NS + "/%s/configmaps" % ns,
+                                  {"metadata": {"generateName": "a" * 70}, "data": {}}), 201)
+        self.assertRegex(g["metadata"]["name"], r"^a{58}[a-z0-9]{5}$")
 
     def test_kind_and_apiversion_defaulted_and_checked(self):
         ns = self.mkns("res-kind")
