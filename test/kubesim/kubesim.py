@@ -795,6 +795,21 @@ class Sim:
 
     def check_rv_param(self, q):
         rv = q.get("resourceVersion", "")
+        match = q.get("resourceVersionMatch", "")
+        if match:
+            msg = None
+            if match not in ("Exact", "NotOlderThan"):
+                msg = 'resourceVersionMatch: Unsupported value: "%s": supported values: ' \
+                      '"Exact", "NotOlderThan", ""' % match
+            elif rv == "":
+                msg = "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden " \
+                      "unless resourceVersion is provided"
+            elif match == "Exact" and rv == "0":
+                msg = 'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is ' \
+                      'forbidden for resourceVersion "0"'
+            if msg and not q.get("watch"):
+                raise ApiError(422, "Invalid", 'ListOptions.meta.k8s.io "" is invalid: ' + msg,
+                               {"group": "meta.k8s.io", "kind": "ListOptions"})
         if rv in ("", "0"):
             return
         try:
@@ -814,8 +829,13 @@ class Sim:
     def do_list(self, rt, ns, q):
         self.check_rv_param(q)
         cont = q.get("continue")
-        sel = None if cont else self.select(rt, ns, q)
         listrv = self.rv
+        if q.get("resourceVersionMatch") == "Exact" and not cont:
+            # the list as it was at that RV, rebuilt from history (410 once compacted)
+            listrv = int(q["resourceVersion"])
+            sel = self.select(rt, ns, q, self.snapshot(rt.skey, listrv))
+        else:
+            sel = None if cont else self.select(rt, ns, q)
         if cont:
             try:
                 tok = json.loads(base64.urlsafe_b64decode(cont.encode() + b"==="))

@@ -518,6 +518,15 @@ class ResourceTest(Base):
         self.assertEqual([i["metadata"]["name"] for i in rest["items"]], ["d"])
         self.assertNotIn("continue", rest["metadata"])
         self.assertEqual(rest["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
+        # resourceVersionMatch=Exact serves the list as it was at that RV
+        rv_then = first["metadata"]["resourceVersion"]
+        self.ok(self.sim.post(p, cm("late")), 201)
+        then = self.ok(self.sim.get(p + "?resourceVersionMatch=Exact&resourceVersion=" +
+                                    rv_then))
+        self.assertEqual([i["metadata"]["name"] for i in then["items"]], ["a", "b", "c", "d"])
+        self.assertEqual(then["metadata"]["resourceVersion"], rv_then)
+        self.ok(self.sim.delete(p + "/late"))
+        self.status_of(self.sim.get(p + "?resourceVersionMatch=Exact"), 422, "Invalid")
         # resourceVersion=0 is served from the watch cache, which ignores limit
         every = self.ok(self.sim.get(p + "?limit=1&resourceVersion=0"))
         self.assertEqual(len(every["items"]), 4)
