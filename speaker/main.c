@@ -17,14 +17,20 @@
 #define PROG		  "l2lb-speaker"
 #define MAX_STATIC	  256
 #define MAX_CHOSEN	  64
+#define MAX_IFACES	  8
 #define CAP_NET_ADMIN_BIT 12
 #define CAP_NET_RAW_BIT	  13
 
-/* One --static ADDR[@IFACE]; why records the last choice outcome, to warn once per change. */
+/*
+ * One address from --static ADDR[@IFACE] flags; the interfaces of every flag naming it are
+ * merged, so one responder_announce() carries its whole set. why records the last choice
+ * outcome, to warn once per change.
+ */
 struct static_addr {
 	struct netaddr addr;
 	char text[NETADDR_STRLEN];
-	char iface[IF_NAME_MAX]; /* "" when the interface is chosen by subnet */
+	char ifaces[MAX_IFACES][IF_NAME_MAX]; /* none: chosen by subnet */
+	size_t nifaces;
 	enum ifchoose_result why;
 	int chosen_before;
 };
@@ -38,7 +44,6 @@ struct speaker {
 	struct static_addr statics[MAX_STATIC];
 	size_t nstatics;
 	struct loop_signal sigterm, sigint;
-	int exit_code;
 };
 
 static void usage(FILE *f)
@@ -52,7 +57,8 @@ static void usage(FILE *f)
 		"flags:\n"
 		"  --static ADDR[@IFACE]  announce ADDR (IPv4 or IPv6) without Kubernetes until\n"
 		"                         SIGTERM/SIGINT; on IFACE, or else on every up interface\n"
-		"                         with an address whose subnet holds ADDR (repeatable)\n"
+		"                         with an address whose subnet holds ADDR (repeatable;\n"
+		"                         ADDR@IFACE1 ADDR@IFACE2 answers on both)\n"
 		"  --garp-interval SECS   repeat gratuitous ARP / unsolicited NA every SECS while\n"
 		"                         announcing (default 0: only the burst at the start)\n"
 		"  --log-level LEVEL      error, warn, info (default) or debug\n"
@@ -61,34 +67,69 @@ static void usage(FILE *f)
 		PROG);
 }
 
-/* Parses ADDR[@IFACE]; returns 0, or -1 with a message on stderr. */
-static int parse_static(const char *arg, struct static_addr *out)
+/* Parses ADDR[@IFACE] into *addr and iface ("" without @); returns 0, or -1 with a message. */
+static int parse_static(const char *arg, struct netaddr *addr, char iface[IF_NAME_MAX])
 {
-	char buf[NETADDR_STRLEN + IF_NAME_MAX + 1];
+	char buf[NETADDR_STRLEN];
 	const char *at = strchr(arg, '@');
 	size_t alen = at != NULL ? (size_t)(at - arg) : strlen(arg);
 
-	memset(out, 0, sizeof(*out));
 	if (alen >= NETADDR_STRLEN) {
 		fprintf(stderr, "%s: bad --static %s: not an IP address\n", PROG, arg);
 		return -1;
 	}
 	memcpy(buf, arg, alen);
 	buf[alen] = '\0';
-	if (netaddr_parse(buf, &out->addr) < 0) {
+	if (netaddr_parse(buf, addr) < 0) {
 		fprintf(stderr, "%s: bad --static %s: %s is not an IPv4 or IPv6 address\n", PROG,
 			arg, buf);
 		return -1;
 	}
-	netaddr_format(&out->addr, out->text, sizeof(out->text));
+	iface[0] = '\0';
 	if (at != NULL) {
 		if (at[1] == '\0' || strlen(at + 1) >= IF_NAME_MAX || strchr(at + 1, '/') != NULL) {
 			fprintf(stderr, "%s: bad --static %s: bad interface name\n", PROG, arg);
 			return -1;
 		}
-		snprintf(out->iface, sizeof(out->iface), "%s", at + 1);
+		snprintf(iface, IF_NAME_MAX, "%s", at + 1);
 	}
-	out->why = IFCHOOSE_OK;
+	return 0;
+}
+
+/* Adds one --static flag to sp's set, merging it into the entry for the same address. */
+static int add_static(struct speaker *sp, const char *arg)
+{
+	struct netaddr a;
+	char iface[IF_NAME_MAX];
+	struct static_addr *s = NULL;
+
+	if (parse_static(arg, &a, iface) < 0)
+		return -1;
+	for (size_t i = 0; i < sp->nstatics && s == NULL; i++)
+		if (netaddr_equal(&sp->statics[i].addr, &a))
+			s = &sp->statics[i];
+	if (s == NULL) {
+		if (sp->nstatics == MAX_STATIC) {
+			fprintf(stderr, "%s: more than %d --static addresses\n", PROG, MAX_STATIC);
+			return -1;
+		}
+		s = &sp->statics[sp->nstatics++];
+		memset(s, 0, sizeof(*s));
+		s->addr = a;
+		netaddr_format(&a, s->text, sizeof(s->text));
+		s->why = IFCHOOSE_OK;
+	}
+	if (iface[0] == '\0')
+		return 0;
+	for (size_t k = 0; k < s->nifaces; k++)
+		if (strcmp(s->ifaces[k], iface) == 0)
+			return 0;
+	if (s->nifaces == MAX_IFACES) {
+		fprintf(stderr, "%s: --static %s: more than %d interfaces for one address\n", PROG,
+			arg, MAX_IFACES);
+		return -1;
+	}
+	snprintf(s->ifaces[s->nifaces++], IF_NAME_MAX, "%s", iface);
 	return 0;
 }
 
@@ -100,16 +141,17 @@ static void reconcile(struct speaker *sp)
 
 	for (size_t i = 0; i < sp->nstatics; i++) {
 		struct static_addr *s = &sp->statics[i];
-		const char *names[1] = { s->iface };
+		const char *names[MAX_IFACES];
 		int chosen[MAX_CHOSEN];
 		size_t n;
-		enum ifchoose_result why =
-			ifchoose_pick(links, nlinks, &s->addr, names, s->iface[0] != '\0' ? 1 : 0,
-				      chosen, MAX_CHOSEN, &n);
+		for (size_t k = 0; k < s->nifaces; k++)
+			names[k] = s->ifaces[k];
+		enum ifchoose_result why = ifchoose_pick(links, nlinks, &s->addr, names, s->nifaces,
+							 chosen, MAX_CHOSEN, &n);
 		if (why != IFCHOOSE_OK && (why != s->why || s->chosen_before))
 			log_warn(sp->lg, "not announcing: no interface to answer on", "address",
-				 s->text, "iface", s->iface[0] != '\0' ? s->iface : NULL, "reason",
-				 ifchoose_result_str(why));
+				 s->text, "iface", s->nifaces > 0 ? s->ifaces[0] : "(by subnet)",
+				 "reason", ifchoose_result_str(why));
 		s->why = why;
 		s->chosen_before = n > 0;
 		responder_announce(sp->resp, &s->addr, chosen, n);
@@ -275,14 +317,8 @@ int main(int argc, char *argv[])
 			}
 			break;
 		case 's':
-			if (sp.nstatics == MAX_STATIC) {
-				fprintf(stderr, "%s: more than %d --static addresses\n", PROG,
-					MAX_STATIC);
+			if (add_static(&sp, optarg) < 0)
 				return CLI_EXIT_USAGE;
-			}
-			if (parse_static(optarg, &sp.statics[sp.nstatics]) < 0)
-				return CLI_EXIT_USAGE;
-			sp.nstatics++;
 			break;
 		case 'g':
 			if (cli_parse_long(optarg, 0, 86400, &garp_secs) < 0) {

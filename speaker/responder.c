@@ -12,7 +12,7 @@
 
 #define GARP_BURST	  3
 #define GARP_SPACING_MS	  1100 /* past Linux's 1 s ARP locktime, so each one is taken */
-#define CAPTURE_SNAPLEN	  256
+#define CAPTURE_SNAPLEN	  1518 /* whole frames: a long NS must not look truncated */
 #define CAPTURE_BUFFER	  (1 << 20)
 #define DISPATCH_ROUNDS	  8
 #define DISPATCH_PER_CALL 64

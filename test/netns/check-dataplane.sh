@@ -75,7 +75,7 @@ neigh_is() {
 }
 
 start_speaker s "$TMP/s.log" --static 192.0.2.200 --static 2001:db8::200 \
-	--static 198.51.100.200
+	--static 198.51.100.200 --static 192.0.2.222@eth0 --static 192.0.2.222@eth1
 if poll 10000 answered eth0 192.0.2.200; then
 	ok "speaker answers ARP after start"
 else
@@ -148,6 +148,17 @@ fi
 n=$(replies eth0 198.51.100.200 2)
 if [ "$n" -eq 0 ]; then ok "second subnet's address not answered on the first"; else
 	fail "second subnet's address not answered on the first" "$n replies"; fi
+
+# One address named on both interfaces (two flags): answered on each, with each one's MAC.
+n0=$(replies eth0 192.0.2.222 1)
+m0=$(cat "$TMP/macs")
+n1=$(replies eth1 192.0.2.222 1)
+m1=$(cat "$TMP/macs")
+if [ "$n0" -eq 1 ] && [ "$m0" = "$MAC_S" ] && [ "$n1" -eq 1 ] && [ "$m1" = "$MAC_S1" ]; then
+	ok "ADDR@eth0 ADDR@eth1: answered on both interfaces"
+else
+	fail "ADDR@eth0 ADDR@eth1: answered on both interfaces" "eth0: $n0 $m0; eth1: $n1 $m1"
+fi
 
 # Link down: replies stop. Link up: a fresh gratuitous ARP arrives unasked, then replies resume.
 nsx s ip link set eth0 down
