@@ -1133,6 +1133,7 @@ def _allocate(sim, new, old, errs, ext, needs_np, headless):
 
 def service_status(new, old, errs):
     st = new.get("status") or {}
+    validate_conditions(st.get("conditions"), "status.conditions", errs)
     lb = st.get("loadBalancer") or {}
     ing = lb.get("ingress")
     typ = ((new.get("spec") or {}).get("type")) or "ClusterIP"
@@ -1171,6 +1172,55 @@ def service_status(new, old, errs):
                 if isinstance(pst, dict) and pst.get("protocol") not in ("SCTP", "TCP", "UDP"):
                     errs.append(e_unsupported("%s.ports[%d].protocol" % (f, j),
                                               pst.get("protocol"), ["SCTP", "TCP", "UDP"]))
+
+
+_re_reason = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+MSG_REASON = ("a condition reason must start with alphabetic character, optionally followed by "
+              "a string of alphanumeric characters or '_,:', and must end with an alphanumeric "
+              "character or '_' (e.g. 'my_name',  or 'MY_NAME',  or 'MyName',  or "
+              "'ReasonA,ReasonB',  or 'ReasonA:ReasonB', regex used for validation is "
+              "'[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?')")
+
+
+def validate_conditions(conds, field, errs):
+    """metav1.Condition lists (Service status), as ValidateConditions checks them."""
+    if not isinstance(conds, list):
+        return
+    seen = set()
+    for i, c in enumerate(conds):
+        f = "%s[%d]" % (field, i)
+        if not isinstance(c, dict):
+            errs.append(e_invalid(f, c, "must be an object"))
+            continue
+        t = c.get("type") or ""
+        if not t:
+            errs.append(e_required(f + ".type"))
+        else:
+            for m in check_qualified_name(t):
+                errs.append(e_invalid(f + ".type", t, m))
+            if t in seen:
+                errs.append(e_duplicate(f + ".type", t))
+            seen.add(t)
+        if c.get("status") not in ("False", "True", "Unknown"):
+            errs.append(e_unsupported(f + ".status", c.get("status", ""),
+                                      ["False", "True", "Unknown"]))
+        if c.get("observedGeneration", 0) < 0:
+            errs.append(e_invalid(f + ".observedGeneration", c["observedGeneration"],
+                                  "must be greater than or equal to zero"))
+        if not c.get("lastTransitionTime"):
+            errs.append(e_required(f + ".lastTransitionTime", "must be set"))
+        r = c.get("reason") or ""
+        if not r:
+            errs.append(e_required(f + ".reason"))
+        else:
+            if not _re_reason.match(r):
+                errs.append(e_invalid(f + ".reason", r, MSG_REASON))
+            if len(r) > 1024:
+                errs.append(("FieldValueTooLong", f + ".reason",
+                             "Too long: may not be more than 1024 bytes"))
+        if len(c.get("message") or "") > 32768:
+            errs.append(("FieldValueTooLong", f + ".message",
+                         "Too long: may not be more than 32768 bytes"))
 
 
 def service_commit(sim, new, old):

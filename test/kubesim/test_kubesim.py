@@ -1342,6 +1342,20 @@ class ServiceDefaultsTest(Base):
                 b = self.status_of(self.sim.patch(sp, {"status": {"loadBalancer": {
                     "ingress": [ing]}}}), 422, "Invalid")
                 self.assertIn(msg, b["message"])
+        ok_cond = {"type": "l2lb.io/Announced", "status": "True", "reason": "Elected",
+                   "message": "node-a", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+        o = self.ok(self.sim.patch(sp, {"status": {"conditions": [ok_cond]}}))
+        self.assertEqual(o["status"]["conditions"], [ok_cond])
+        for bad, msg in [({"status": "Yes"}, 'status.conditions[0].status: Unsupported value: '
+                                             '"Yes"'),
+                         ({"reason": "not ok"}, 'status.conditions[0].reason: Invalid value: '
+                                                '"not ok": a condition reason must start'),
+                         ({"lastTransitionTime": None}, "status.conditions[0]."
+                                                        "lastTransitionTime: Required value")]:
+            with self.subTest(condition=bad):
+                b = self.status_of(self.sim.patch(sp, {"status": {"conditions": [
+                    dict(ok_cond, **bad)]}}), 422, "Invalid")
+                self.assertIn(msg, b["message"])
         b = self.status_of(self.sim.patch(self.p + "/s-cip/status", {"status": {"loadBalancer": {
             "ingress": [{"ip": "192.0.2.5"}]}}}), 422, "Invalid")
         self.assertIn("may only be used when `spec.type` is 'LoadBalancer'", b["message"])
