@@ -642,6 +642,14 @@ class Sim:
         errs = []
         if sub != "status":
             errs = V.validate_meta(rt, new)
+            if omd.get("deletionTimestamp"):
+                added = set(new["metadata"].get("finalizers") or []) - set(
+                    omd.get("finalizers") or [])
+                if added:
+                    errs.append(("FieldValueForbidden", "metadata.finalizers",
+                                 "Forbidden: no new finalizers can be added if the object is "
+                                 "being deleted, found new finalizers %s"
+                                 % V.q(sorted(added))))
         self.type_prepare(rt, new, old, errs, "status" if sub == "status" else "update", dry)
         if errs:
             raise invalid(rt, name, errs)

@@ -433,6 +433,10 @@ class ResourceTest(Base):
         self.assertIn("deletionTimestamp", o["metadata"])
         g = self.ok(self.sim.get(p + "/f"))
         self.assertEqual(g["metadata"]["deletionTimestamp"], o["metadata"]["deletionTimestamp"])
+        b = self.status_of(self.sim.patch(p + "/f", {"metadata": {"finalizers": [
+            "l2lb.io/hold", "l2lb.io/more"]}}), 422, "Invalid")
+        self.assertIn("no new finalizers can be added if the object is being deleted",
+                      b["message"])
         self.ok(self.sim.patch(p + "/f", {"metadata": {"finalizers": None}}))
         self.status_of(self.sim.get(p + "/f"), 404, "NotFound")
 
