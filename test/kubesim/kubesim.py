@@ -575,6 +575,11 @@ class Sim:
                 raise ApiError(400, "BadRequest", "the name of the object (%s) does not match the "
                                "name on the URL (%s)" % (md.get("name"), name))
             md["name"] = name
+        if md.get("uid") and md["uid"] != old["metadata"].get("uid") and sub != "status":
+            raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": '
+                           'Precondition failed: UID in precondition: %s, UID in object meta: '
+                           '%s' % (rt.gr(), name, md["uid"], old["metadata"].get("uid")),
+                           details(rt, name))
         rv = md.get("resourceVersion")
         if rv:
             if rv != old["metadata"]["resourceVersion"]:

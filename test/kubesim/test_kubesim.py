@@ -347,6 +347,10 @@ class ResourceTest(Base):
         self.assertEqual(b["message"], 'Operation cannot be fulfilled on configmaps "c": the '
                          'object has been modified; please apply your changes to the latest '
                          'version and try again')
+        # a uid that is not the live object's is a failed precondition
+        stale = dict(o2, metadata=dict(o2["metadata"], uid="00000000-0000-0000-0000-000000000000"))
+        b = self.status_of(self.sim.put(p + "/c", stale), 409, "Conflict")
+        self.assertIn("Precondition failed: UID in precondition", b["message"])
         # unconditional update (no resourceVersion) is allowed for built-in types
         del o2["metadata"]["resourceVersion"]
         o2["data"] = {"k": "4"}
