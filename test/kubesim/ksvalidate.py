@@ -234,10 +234,6 @@ def validate_meta(rt, obj):
 
 
 # ==================================================================== selectors
-class SelectorError(Exception):
-    pass
-
-
 def _bad(msg):
     return ApiError(400, "BadRequest", msg)
 
@@ -1534,9 +1530,6 @@ def prune_default(v, s, path, unknown):
         return [prune_default(x, s["items"], "%s[%d]" % (path, i), unknown)
                 for i, x in enumerate(v)]
     return v
-
-
-JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
 
 
 def _typename(v):
