@@ -144,27 +144,33 @@ class KubectlTest(unittest.TestCase):
 
     def test_get_watch_sees_later_change(self):
         self.kubectl("create", "namespace", "kc-watch")
+        self.kubectl("create", "configmap", "-n", "kc-watch", "early", "--from-literal=a=b")
         cmd = [KUBECTL, "--kubeconfig", self.sim.kubeconfig, "--cache-dir", self.cache,
                "get", "-n", "kc-watch", "configmaps", "-w"]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=dict(os.environ, HOME=self.sim.tmp))
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait(10),
                                  p.stdout.close(), p.stderr.close()))
-        out = b""
+        out = err = b""
         created = False
         deadline = time.monotonic() + 30
         while b"later" not in out and time.monotonic() < deadline:
-            if not created and (b"NAME" in out or time.monotonic() > deadline - 25):
+            # once the initial list ("early") is printed, anything new comes from the watch
+            if not created and b"early" in out:
                 self.kubectl("create", "configmap", "-n", "kc-watch", "later",
                              "--from-literal=a=b")
                 created = True
-            r, _, _ = select.select([p.stdout], [], [], 0.5)
-            if r:
-                chunk = os.read(p.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                out += chunk
-        self.assertIn(b"later", out, out + p.stderr.read() if p.poll() is not None else out)
+            r, _, _ = select.select([p.stdout, p.stderr], [], [], 0.5)
+            for f in r:
+                chunk = os.read(f.fileno(), 4096)
+                if f is p.stdout:
+                    out += chunk
+                else:
+                    err += chunk
+            if p.poll() is not None and not r:
+                break
+        self.assertTrue(created, out + err)
+        self.assertIn(b"later", out, out + err)
 
     def test_crd_then_custom_object(self):
         r = self.kubectl("apply", "-f", self.write("crd.yaml", POOL_CRD))
