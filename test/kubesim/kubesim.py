@@ -238,7 +238,7 @@ class Sim:
         self.hist_max = args.history
         self.faults = {"errorRate": args.fault_error_rate, "errorCode": args.fault_error_code,
                        "retryAfter": args.fault_retry_after, "latencyMs": args.fault_latency_ms,
-                       "pathRegex": "", "verbs": []}
+                       "pathRegex": "", "verbs": [], "watchLatencyMs": args.fault_watch_latency_ms}
         self.counts = {}
         self.codes = {}
         self.total = 0
@@ -1556,6 +1556,9 @@ class Server:
         try:
             while True:
                 if w.queue and w.closed != "overflow":
+                    lag = sim.faults.get("watchLatencyMs") or 0
+                    if lag:
+                        await asyncio.sleep(lag / 1000.0)   # order is kept: one batch at a time
                     batch, w.queue = w.queue, []
                     out = []
                     for typ, ev in batch:
@@ -1648,7 +1651,8 @@ class Server:
                         return 400, {"error": "unknown fault %r" % k}
                     sim.faults[k] = v
             elif req.method == "DELETE":
-                sim.faults.update({"errorRate": 0, "latencyMs": 0, "pathRegex": "", "verbs": []})
+                sim.faults.update({"errorRate": 0, "latencyMs": 0, "pathRegex": "", "verbs": [],
+                                   "watchLatencyMs": 0})
             return 200, dict(sim.faults)
         if p == "/kubesim/close-watches" and req.method == "POST":
             n = 0
@@ -1865,6 +1869,7 @@ def main(argv=None):
     ap.add_argument("--fault-error-code", type=int, default=500, choices=[429, 500, 503])
     ap.add_argument("--fault-retry-after", type=int, default=1)
     ap.add_argument("--fault-latency-ms", type=float, default=0.0)
+    ap.add_argument("--fault-watch-latency-ms", type=float, default=0.0)
     ap.add_argument("--ready-file", help="also write the base URL to this file when ready")
     ap.add_argument("--pid-file", help="write the process id to this file when ready")
     ap.add_argument("--seed", type=int, help="seed for cluster IP, node port and generateName "

@@ -1644,6 +1644,21 @@ class FaultTest(Base):
         self.ok(self.sim.get("/api/v1/namespaces/default"))
         self.assertGreaterEqual(time.monotonic() - t0, 0.29)
 
+    def test_watch_latency(self):
+        p = "/api/v1/namespaces/default/configmaps"
+        w = self.sim.watch(p + "?watch=1&resourceVersion=" +
+                           self.ok(self.sim.get(p))["metadata"]["resourceVersion"])
+        self.addCleanup(w.close)
+        wait_for(lambda: self.ok(self.sim.admin("GET", "stats"))["openWatches"] >= 1,
+                 what="watch registered")
+        self.ok(self.sim.admin("POST", "faults", {"watchLatencyMs": 400}))
+        t0 = time.monotonic()
+        self.ok(self.sim.post(p, cm("lagged")), 201)
+        self.ok(self.sim.delete(p + "/lagged"))
+        e1, e2 = w.next(), w.next()
+        self.assertGreaterEqual(time.monotonic() - t0, 0.39)
+        self.assertEqual([e1["type"], e2["type"]], ["ADDED", "DELETED"])
+
     def test_compact_gives_410(self):
         self.mkns("f-compact")
         p = NS + "/f-compact/configmaps"
