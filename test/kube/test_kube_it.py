@@ -18,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("L2LB_TOP") or os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("L2LB_BUILD") or os.path.join(TOP, "build")
 KUBEGET = os.path.join(BUILD, "bin", "l2lb-kubeget")
+LEASE = os.path.join(BUILD, "bin", "l2lb-lease")
 sys.path.insert(0, os.path.join(TOP, "test", "kubesim"))
 
 import simharness as H  # noqa: E402
@@ -265,8 +266,163 @@ class KubeTest(unittest.TestCase):
         self.assertEqual(r.stdout.splitlines(), ["default/w1 %s" % rv(w)])
 
 
+class Candidate:
+    """A running l2lb-lease: commands go to its stdin, transitions come back as lines."""
+
+    def __init__(self, sim, identity, names, lease_ms, renew_ms, retry_ms, ns="default"):
+        self.identity = identity
+        self.proc = subprocess.Popen(
+            [LEASE, "--kubeconfig", sim.kubeconfig, "-n", ns, "--identity", identity,
+             "--lease-ms", str(lease_ms), "--renew-ms", str(renew_ms), "--retry-ms",
+             str(retry_ms), "--log-level", "info"] + list(names),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.events = queue.Queue()
+        self.log = []
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        self.err = []
+        self.te = threading.Thread(target=self._read_err, daemon=True)
+        self.te.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            f = line.split()
+            self.log.append(f)
+            self.events.put(f)
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            self.err.append(line)
+
+    def wait_event(self, kind, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("%s: no %s within %ss; got %r" % (
+                    self.identity, kind, timeout, self.log))
+            try:
+                f = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if f[1] == kind:
+                return f
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self):
+        """EOF on stdin: it releases what it holds and exits."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.t.join(timeout=5)
+        self.te.join(timeout=5)
+        return self.proc.returncode
+
+    def intervals(self, name):
+        """[(start_ms, stop_ms)] of leadership of `name` (stop None when still leading)."""
+        out, start = [], None
+        for f in self.log:
+            if len(f) >= 3 and f[2] == name and f[1] == "STARTED":
+                start = int(f[0])
+            elif len(f) >= 3 and f[2] == name and f[1] == "STOPPED" and start is not None:
+                out.append((start, int(f[0])))
+                start = None
+        if start is not None:
+            out.append((start, None))
+        return out
+
+
+class LeaseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(LEASE, os.X_OK):
+            raise unittest.SkipTest("%s not built" % LEASE)
+        cls.sim = H.Sim()
+        cls.addClassCleanup(cls.sim.stop)
+
+    def setUp(self):
+        self.sim.admin("DELETE", "faults")
+        self.cands = []
+
+    def tearDown(self):
+        self.sim.admin("DELETE", "faults")
+        for c in self.cands:
+            if c.proc.poll() is None:
+                c.proc.kill()
+                c.proc.wait()
+
+    def test_release_hands_over_within_retry_period(self):
+        """A released lease is taken by the waiting candidate within one retry period."""
+        retry = 200
+        a = Candidate(self.sim, "node-a", ["handover"], 3000, 2000, retry)
+        self.cands.append(a)
+        a.wait_event("STARTED")
+        b = Candidate(self.sim, "node-b", ["handover"], 3000, 2000, retry)
+        self.cands.append(b)
+        f = b.wait_event("LEADER")
+        self.assertEqual(f[3], "node-a")
+        a.send("release handover")
+        stopped = int(a.wait_event("STOPPED")[0])
+        started = int(b.wait_event("STARTED", timeout=10)[0])
+        self.assertLessEqual(started - stopped, retry, (a.log, b.log))
+        code, _, lease = self.sim.get(
+            "/apis/coordination.k8s.io/v1/namespaces/default/leases/handover")
+        self.assertEqual(code, 200)
+        self.assertEqual(lease["spec"]["holderIdentity"], "node-b")
+        self.assertEqual(lease["spec"]["leaseTransitions"], 1)
+        self.assertEqual(a.finish(), 0)
+        self.assertEqual(b.finish(), 0)
+
+    def test_never_two_leaders_under_faults(self):
+        """Three candidates with lease writes failing at random and watches cut: leadership
+        changes hands many times and no two candidates ever lead at once."""
+        want = int(os.environ.get("L2LB_LEASE_EXPIRIES", "200"))
+        lease_ms, renew_ms, retry_ms = 400, 200, 50
+        cands = [Candidate(self.sim, "node-%d" % i, ["contended"], lease_ms, renew_ms, retry_ms)
+                 for i in range(3)]
+        self.cands += cands
+        cands[0].wait_event("LEADER")
+        self.sim.admin("POST", "faults", {"errorRate": 0.6, "errorCode": 500,
+                                          "verbs": ["update", "create"],
+                                          "pathRegex": "leases"})
+        deadline = time.monotonic() + float(os.environ.get("L2LB_LEASE_SECONDS", "240"))
+        n = 0
+        while time.monotonic() < deadline:
+            n = sum(len(c.intervals("contended")) for c in cands)
+            if n > want:
+                break
+            time.sleep(0.5)
+            if int(time.monotonic() * 2) % 10 == 0:
+                self.sim.admin("POST", "close-watches", {"abort": True})
+        self.sim.admin("DELETE", "faults")
+        for c in cands:
+            self.assertEqual(c.finish(), 0, "".join(c.err[-20:]))
+        spans = sorted((s, e, c.identity) for c in cands for s, e in c.intervals("contended"))
+        self.assertGreater(len(spans), want, "only %d leadership terms" % len(spans))
+        for (s1, e1, who1), (s2, e2, who2) in zip(spans, spans[1:]):
+            self.assertIsNotNone(e1, "%s never stopped" % who1)
+            self.assertLessEqual(e1, s2, "%s led %d..%d while %s started at %d" % (
+                who1, s1, e1, who2, s2))
+        print("lease terms: %d over %d candidates" % (len(spans), len(cands)), file=sys.stderr)
+
+
 def main():
-    suite = unittest.TestLoader().loadTestsFromTestCase(KubeTest)
+    names = sys.argv[1:]
+    loader = unittest.TestLoader()
+    if names:
+        suite = loader.loadTestsFromNames(names, sys.modules[__name__])
+    else:
+        suite = unittest.TestSuite([loader.loadTestsFromTestCase(KubeTest),
+                                    loader.loadTestsFromTestCase(LeaseTest)])
     res = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
     failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
