@@ -12,12 +12,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#define LINK_EVENT_BUFFER (1 << 20)
+
 struct link_set {
 	struct loop *lp;
 	struct log *lg;
 	link_change_cb cb;
 	void *arg;
 
+	struct nl_sock *sk; /* the manager's event socket, ours so its buffer can be enlarged */
 	struct nl_cache_mngr *mngr;
 	struct nl_cache *links_cache;
 	struct nl_cache *addrs_cache;
@@ -231,7 +234,13 @@ struct link_set *link_set_new(struct loop *lp, struct log *lg, link_change_cb cb
 	ls->lg = lg;
 	ls->cb = cb;
 	ls->arg = arg;
-	err = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &ls->mngr);
+	ls->sk = nl_socket_alloc();
+	err = ls->sk != NULL
+		      ? nl_cache_mngr_alloc(ls->sk, NETLINK_ROUTE, NL_AUTO_PROVIDE, &ls->mngr)
+		      : -NLE_NOMEM;
+	/* A node with many pods changes many links at once: room for a burst of events. */
+	if (err == 0)
+		err = nl_socket_set_buffer_size(ls->sk, LINK_EVENT_BUFFER, 0);
 	if (err == 0)
 		err = nl_cache_mngr_add(ls->mngr, "route/link", on_change, ls, &ls->links_cache);
 	if (err == 0)
@@ -261,7 +270,8 @@ void link_set_free(struct link_set *ls)
 	if (ls->io.active)
 		loop_io_stop(ls->lp, &ls->io);
 	if (ls->mngr != NULL)
-		nl_cache_mngr_free(ls->mngr);
+		nl_cache_mngr_free(ls->mngr); /* closes ls->sk, does not free it */
+	nl_socket_free(ls->sk);
 	free(ls->links);
 	free(ls->prefixes);
 	free(ls);
