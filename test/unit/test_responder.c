@@ -401,6 +401,43 @@ START_TEST(test_link_down_drops_and_up_reannounces)
 }
 END_TEST
 
+/* Whether /proc/net/igmp6 lists group (32 hex digits) on a0. */
+static int a0_in_group(const char *group)
+{
+	char line[256], name[32], g[64];
+	int found = 0;
+	FILE *f = fopen("/proc/net/igmp6", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*d %31s %63s", name, g) == 2 && strcmp(name, "a0") == 0 &&
+		    strcmp(g, group) == 0)
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+START_TEST(test_solicited_node_membership)
+{
+	struct bed b;
+	static const char *group = "ff0200000000000000000001ff000200";
+
+	if (!setup(&b, 0))
+		return;
+	/* Two addresses share one group (same last 24 bits): joined once, left with the last. */
+	struct netaddr x = addr("2001:db8::200"), y = addr("2001:db8:0:0:1::200");
+	ck_assert(!a0_in_group(group));
+	ck_assert_int_eq(responder_announce(b.r, &x, &b.ifindex_a, 1), 0);
+	ck_assert(a0_in_group(group));
+	ck_assert_int_eq(responder_announce(b.r, &y, &b.ifindex_a, 1), 0);
+	responder_withdraw(b.r, &x);
+	ck_assert(a0_in_group(group));
+	responder_withdraw(b.r, &y);
+	ck_assert(!a0_in_group(group));
+	teardown(&b);
+}
+END_TEST
+
 START_TEST(test_seen_names_and_free_null)
 {
 	ck_assert_str_eq(responder_seen_str(RESPONDER_SEEN_ARP_REQUEST), "arp_request");
@@ -422,6 +459,7 @@ static Suite *responder_suite(void)
 	tcase_add_test(tc, test_reports_other_macs);
 	tcase_add_test(tc, test_withdraw_from_callback);
 	tcase_add_test(tc, test_link_down_drops_and_up_reannounces);
+	tcase_add_test(tc, test_solicited_node_membership);
 	tcase_add_test(tc, test_seen_names_and_free_null);
 	suite_add_tcase(s, tc);
 	return s;
