@@ -118,7 +118,8 @@ static void write_done(const struct kube_error *err, json_t *obj, void *arg)
 	if (r != LEASEFSM_WRITE_OK) {
 		char buf[700];
 		log_info(s->lg, "lease write failed", "lease", l->name, "result",
-			 leasefsm_write_result_str(r), "error", kube_error_str(err, buf, sizeof(buf)));
+			 leasefsm_write_result_str(r), "error",
+			 kube_error_str(err, buf, sizeof(buf)));
 	}
 	const json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
 	leasefsm_write_done(l->fsm, r, json_is_string(rv) ? json_string_value(rv) : NULL,
@@ -176,7 +177,8 @@ static void start_write(struct lease *l, enum leasefsm_action a, const struct le
 	json_t *body = lease_body(l, out, a != LEASEFSM_CREATE);
 	if (body) {
 		if (a == LEASEFSM_CREATE)
-			l->write = kube_client_create(s->kc, &lease_res, s->ns, body, write_done, l);
+			l->write =
+				kube_client_create(s->kc, &lease_res, s->ns, body, write_done, l);
 		else
 			l->write = kube_client_update(s->kc, &lease_res, s->ns, l->name, body,
 						      write_done, l);
@@ -300,7 +302,7 @@ struct lease_set *lease_set_new(struct loop *lp, struct log *lg, struct kube_cli
 	s->kc = kc;
 	s->nbuckets = 64;
 	s->ns = strdup(ns);
-	s->tab = calloc(s->nbuckets, sizeof(*s->tab));
+	s->tab = calloc(s->nbuckets, sizeof(struct lease *));
 	struct informer_opts o = {
 		.resource = &lease_res,
 		.ns = ns,
@@ -354,7 +356,7 @@ int lease_set_has_synced(const struct lease_set *s)
 static int grow(struct lease_set *s)
 {
 	size_t n = s->nbuckets * 2;
-	struct lease **tab = calloc(n, sizeof(*tab));
+	struct lease **tab = calloc(n, sizeof(struct lease *));
 	if (!tab)
 		return -1;
 	for (size_t i = 0; i < s->nbuckets; i++) {
