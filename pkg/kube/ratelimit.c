@@ -9,16 +9,32 @@ void ratelimit_init(struct ratelimit *rl, double qps, int burst, uint64_t now_ns
 	rl->last_ns = now_ns;
 }
 
-uint64_t ratelimit_reserve(struct ratelimit *rl, uint64_t now_ns)
+static void refill(struct ratelimit *rl, uint64_t now_ns)
 {
-	if (rl->qps <= 0)
-		return 0;
 	if (now_ns > rl->last_ns) {
 		rl->tokens += (double)(now_ns - rl->last_ns) / 1e9 * rl->qps;
 		if (rl->tokens > rl->burst)
 			rl->tokens = rl->burst;
 		rl->last_ns = now_ns;
 	}
+}
+
+int ratelimit_allow(struct ratelimit *rl, uint64_t now_ns)
+{
+	if (rl->qps <= 0)
+		return 1;
+	refill(rl, now_ns);
+	if (rl->tokens < 1.0)
+		return 0;
+	rl->tokens -= 1.0;
+	return 1;
+}
+
+uint64_t ratelimit_reserve(struct ratelimit *rl, uint64_t now_ns)
+{
+	if (rl->qps <= 0)
+		return 0;
+	refill(rl, now_ns);
 	rl->tokens -= 1.0;
 	if (rl->tokens >= 0)
 		return 0;

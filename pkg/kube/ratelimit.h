@@ -21,6 +21,8 @@ struct ratelimit {
 void ratelimit_init(struct ratelimit *rl, double qps, int burst, uint64_t now_ns);
 /* Takes one token; returns how many nanoseconds from now_ns the request may be sent. */
 uint64_t ratelimit_reserve(struct ratelimit *rl, uint64_t now_ns);
+/* Takes one token if one is there now (1), else takes nothing (0): for dropping, not waiting. */
+int ratelimit_allow(struct ratelimit *rl, uint64_t now_ns);
 
 /*
  * Exponential backoff with jitter: the n-th consecutive failure waits a random time in

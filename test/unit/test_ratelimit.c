@@ -60,6 +60,21 @@ START_TEST(test_disabled)
 }
 END_TEST
 
+/* allow(): a burst, then one per interval, and a refusal takes nothing. */
+START_TEST(test_allow_drops_without_debt)
+{
+	struct ratelimit rl;
+	ratelimit_init(&rl, 1.0 / 300, 25, 0); /* the event recorder's spam filter */
+	int ok = 0;
+	for (int i = 0; i < 40; i++)
+		ok += ratelimit_allow(&rl, (uint64_t)i * MS);
+	ck_assert_int_eq(ok, 25);
+	ck_assert_int_eq(ratelimit_allow(&rl, 299 * S), 0);
+	ck_assert_int_eq(ratelimit_allow(&rl, 301 * S), 1);
+	ck_assert_int_eq(ratelimit_allow(&rl, 301 * S), 0);
+}
+END_TEST
+
 static const struct {
 	uint32_t random;
 	uint32_t want[7];
@@ -112,6 +127,7 @@ static Suite *ratelimit_suite(void)
 	tcase_add_test(tc, test_refill_caps_at_burst);
 	tcase_add_test(tc, test_sustained_rate);
 	tcase_add_test(tc, test_disabled);
+	tcase_add_test(tc, test_allow_drops_without_debt);
 	tcase_add_loop_test(tc, test_backoff_doubles_to_cap, 0,
 			    (int)(sizeof(backoffs) / sizeof(backoffs[0])));
 	tcase_add_test(tc, test_backoff_jitter_window);
