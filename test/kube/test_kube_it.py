@@ -19,6 +19,7 @@ TOP = os.environ.get("L2LB_TOP") or os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("L2LB_BUILD") or os.path.join(TOP, "build")
 KUBEGET = os.path.join(BUILD, "bin", "l2lb-kubeget")
 LEASE = os.path.join(BUILD, "bin", "l2lb-lease")
+EVENT = os.path.join(BUILD, "bin", "l2lb-event")
 sys.path.insert(0, os.path.join(TOP, "test", "kubesim"))
 
 import simharness as H  # noqa: E402
@@ -264,6 +265,29 @@ class KubeTest(unittest.TestCase):
         r = run_kubeget(self.sim, "widgets.example.com")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines(), ["default/w1 %s" % rv(w)])
+
+    def test_events_aggregate_and_rate_limit(self):
+        """Repeats of one Event bump its count; past a burst of 25 per object they are
+        dropped; a different message is a different Event."""
+        self.ns("ev")
+        r = subprocess.run([EVENT, "--kubeconfig", self.sim.kubeconfig, "-n", "ev", "--repeat",
+                            "30", "--warning", "Service", "web", "AllocationFailed",
+                            "pool lan exhausted"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(),
+                         ["created"] + ["aggregated"] * 24 + ["rate_limited"] * 5)
+        r = subprocess.run([EVENT, "--kubeconfig", self.sim.kubeconfig, "-n", "ev", "Service",
+                            "other", "IPAllocated", "192.0.2.200"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        code, _, evs = self.sim.get("/api/v1/namespaces/ev/events")
+        self.assertEqual(code, 200)
+        got = sorted((e["involvedObject"]["name"], e["type"], e["reason"], e["message"],
+                      e["count"], e["source"]["component"]) for e in evs["items"])
+        self.assertEqual(got, [
+            ("other", "Normal", "IPAllocated", "192.0.2.200", 1, "l2lb-event"),
+            ("web", "Warning", "AllocationFailed", "pool lan exhausted", 25, "l2lb-event"),
+        ])
 
 
 class Candidate:
