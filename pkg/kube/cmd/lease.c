@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROG	    "l2lb-lease"
+#define PROG	   "l2lb-lease"
 #define MAX_LEASES 4096
 
 static void usage(FILE *f)
