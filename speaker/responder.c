@@ -127,6 +127,12 @@ static void report_conflict(struct rif *f, const struct netaddr *a, const uint8_
 
 	if (r->opts.on_conflict == NULL)
 		return;
+	/* Our own announcement heard on another of our links (two NICs on one LAN) is no rival. */
+	size_t n;
+	const struct if_info *links = link_set_links(r->links, &n);
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(links[i].mac, mac, ETH_ADDR_LEN) == 0)
+			return;
 	memcpy(c.mac, mac, ETH_ADDR_LEN);
 	f->c.conflicts++;
 	r->opts.on_conflict(&c, r->opts.arg);

@@ -39,8 +39,9 @@ struct responder_opts {
 	/* Repeat the GARP / unsolicited NA every this many ms after the start burst; 0: never. */
 	uint64_t garp_interval_ms;
 	/*
-	 * Called when another MAC claims an announced address. When set, the capture filter also
-	 * passes ARP replies and NAs, which are otherwise kept in the kernel.
+	 * Called when another MAC (not one of this host's links) claims an announced address. When
+	 * set, the capture filter also passes ARP replies and NAs, which are otherwise kept in the
+	 * kernel.
 	 */
 	responder_conflict_cb on_conflict;
 	void *arg;

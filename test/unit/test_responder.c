@@ -313,6 +313,10 @@ START_TEST(test_reports_other_macs)
 	ck_assert_int_eq(responder_announce(b.r, &v4, &b.ifindex_a, 1), 0);
 	ck_assert_int_eq(responder_announce(b.r, &v6, &b.ifindex_a, 1), 0);
 	pump(&b, 50);
+	/* Our own MAC on another local link (b0 here) is not a rival. */
+	lan_send(&b, f, arp_build_garp(f, sizeof(f), b.mac_b, v4.b, 0, ARP_GARP_REQUEST));
+	pump(&b, 100);
+	ck_assert_int_eq(b.conflicts, 0);
 	/* A GARP for an address we do not announce is none of our business. */
 	lan_send(&b, f, arp_build_garp(f, sizeof(f), other_mac, other.b, 0, ARP_GARP_REQUEST));
 	pump(&b, 100);
