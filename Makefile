@@ -36,7 +36,7 @@ ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
 # Goals that must work before the libraries are installed.
-NODEPS_GOALS := deps clean format help
+NODEPS_GOALS := deps clean format help manifests
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 # The include's own rule installs what is missing and records pkg-config's answer, so every
 # target that compiles runs `make deps` first, and a fresh machine needs no other step.
@@ -65,7 +65,7 @@ FUZZERS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 # Keep objects that only feed a test binary, so a second `make check` relinks nothing.
 .SECONDARY:
 
-.PHONY: all deps check check-unit check-asan demo bench fuzz fuzz-build install format lint clean help
+.PHONY: manifests all deps check check-unit check-asan demo bench fuzz fuzz-build install format lint clean help
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(LIB)
@@ -79,6 +79,7 @@ help:
 	@echo "make fuzz       libFuzzer targets, a short run each"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 	@echo "make deps       install the Debian packages the rest needs"
+	@echo "make manifests  render deploy/l2lb.yaml from deploy/ (kubectl kustomize)"
 	@echo "make format | lint | clean"
 
 deps:
@@ -169,6 +170,10 @@ fuzz: all fuzz-build
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+
+# deploy/l2lb.yaml is every object of deploy/ in one file; a test fails when it is stale.
+manifests:
+	sh test/deploy/render.sh > deploy/l2lb.yaml.tmp && mv deploy/l2lb.yaml.tmp deploy/l2lb.yaml
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
