@@ -20,7 +20,7 @@ struct entry {
 	struct event_recorder *r;
 	char *key;
 	char *ns;
-	char *name; /* the Event's metadata.name; NULL until created */
+	char *name;    /* the Event's metadata.name; NULL until created */
 	json_t *event; /* the Event as first written (for re-creating) */
 	long count;
 	char last[32];
@@ -315,16 +315,17 @@ enum event_outcome event_record(struct event_recorder *r, const json_t *obj, enu
 	json_t *src = json_pack("{s:s}", "component", r->component);
 	if (src && r->host)
 		json_object_set_new(src, "host", json_string(r->host));
-	e->event = inv && src && e->ns ?
-			   json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:s, s:s, s:s, s:O, s:s, s:s, "
-				     "s:s, s:s}",
-				     "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
-				     "namespace", e->ns, "involvedObject", inv, "reason", reason,
-				     "message", message, "type", event_type_str(type), "source", src,
-				     "firstTimestamp", e->last, "lastTimestamp", e->last,
-				     "reportingComponent", r->component, "reportingInstance",
-				     r->host ? r->host : "") :
-			   NULL;
+	e->event =
+		inv && src && e->ns
+			? json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:s, s:s, s:s, s:O, s:s, s:s, "
+				    "s:s, s:s}",
+				    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
+				    "namespace", e->ns, "involvedObject", inv, "reason", reason,
+				    "message", message, "type", event_type_str(type), "source", src,
+				    "firstTimestamp", e->last, "lastTimestamp", e->last,
+				    "reportingComponent", r->component, "reportingInstance",
+				    r->host ? r->host : "")
+			: NULL;
 	json_decref(inv);
 	json_decref(src);
 	if (!e->event || !e->ns) {

@@ -25,10 +25,10 @@ enum event_type {
 const char *event_type_str(enum event_type t);
 
 enum event_outcome {
-	EVENT_CREATED,	   /* a new Event is being written */
-	EVENT_AGGREGATED,  /* an existing Event's count is being bumped */
+	EVENT_CREATED,	    /* a new Event is being written */
+	EVENT_AGGREGATED,   /* an existing Event's count is being bumped */
 	EVENT_RATE_LIMITED, /* dropped: this object emitted too many */
-	EVENT_BAD_OBJECT,  /* the object has no kind or metadata.name: nothing written */
+	EVENT_BAD_OBJECT,   /* the object has no kind or metadata.name: nothing written */
 	EVENT_NO_MEMORY,
 };
 

@@ -89,7 +89,8 @@ int main(int argc, char *argv[])
 			break;
 		case 'r':
 			if (cli_parse_long(optarg, 1, 100000, &repeat) < 0) {
-				fprintf(stderr, "%s: bad --repeat %s: want 1..100000\n", PROG, optarg);
+				fprintf(stderr, "%s: bad --repeat %s: want 1..100000\n", PROG,
+					optarg);
 				return CLI_EXIT_USAGE;
 			}
 			break;
