@@ -242,6 +242,8 @@ struct kube_client *kube_client_new(struct loop *lp, struct log *lg, struct kube
 		c->o.backoff_base_ms = 200;
 	if (!c->o.backoff_max_ms)
 		c->o.backoff_max_ms = 10000;
+	if (!c->o.max_connections)
+		c->o.max_connections = 64;
 	c->user_agent = strdup(c->o.user_agent ? c->o.user_agent : "l2lb/" L2LB_VERSION);
 	c->o.user_agent = NULL;
 	ratelimit_init(&c->rl, c->o.qps, c->o.burst, loop_now_ns(lp));
@@ -267,6 +269,7 @@ struct kube_client *kube_client_new(struct loop *lp, struct log *lg, struct kube
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->o.max_connections);
 	if (kube_config_insecure(cfg))
 		log_warn(lg,
 			 "kube client: TLS certificate verification is OFF "
