@@ -289,6 +289,31 @@ class KubeTest(unittest.TestCase):
             ("web", "Warning", "AllocationFailed", "pool lan exhausted", 25, "l2lb-event"),
         ])
 
+    def test_request_timeout_retried(self):
+        """A read slower than the request timeout is abandoned and retried; once the server
+        is quick again the list completes."""
+        self.ns("slow")
+        o = self.cm("slow", "x")
+        self.sim.admin("POST", "faults", {"latencyMs": 1500, "verbs": ["list"]})
+        start = len(self.requests())
+        p = subprocess.Popen([KUBEGET, "--kubeconfig", self.sim.kubeconfig, "--log-level",
+                              "info", "--request-timeout-ms", "300", "-n", "slow",
+                              "configmaps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        try:
+            H.wait_for(lambda: len([r for r in self.requests()[start:]
+                                    if r["verb"] == "list"]) >= 1, timeout=20,
+                       what="a slow list")
+            self.sim.admin("DELETE", "faults")
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.splitlines(), ["slow/x %s" % rv(o)])
+        self.assertIn("error=\"timeout: ", err)
+
 
 class Candidate:
     """A running l2lb-lease: commands go to its stdin, transitions come back as lines."""

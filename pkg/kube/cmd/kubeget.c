@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"  -w, --watch         keep printing changes\n"
 		"  -l, --selector SEL  label selector\n"
 		"  --qps N, --burst N  client-side rate limit (default 20, 30)\n"
+		"  --request-timeout-ms N  per request, retried for reads (default 30000)\n"
 		"  --log-level LEVEL   error, warn (default), info or debug\n"
 		"  --version           print the version and exit\n"
 		"  -h, --help          print this help and exit\n",
@@ -263,6 +264,7 @@ int main(int argc, char *argv[])
 		{ "selector", required_argument, NULL, 'l' },
 		{ "qps", required_argument, NULL, 'q' },
 		{ "burst", required_argument, NULL, 'b' },
+		{ "request-timeout-ms", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -270,7 +272,7 @@ int main(int argc, char *argv[])
 	memset(&g, 0, sizeof(g));
 	enum log_level level = LOG_LEVEL_WARN;
 	const char *kubeconfig = NULL;
-	long qps = 20, burst = 30;
+	long qps = 20, burst = 30, timeout_ms = 30000;
 	int c;
 
 	opterr = 0;
@@ -299,6 +301,14 @@ int main(int argc, char *argv[])
 			if (cli_parse_long(optarg, 1, 100000, c == 'q' ? &qps : &burst) < 0) {
 				fprintf(stderr, "%s: bad --%s %s: want 1..100000\n", PROG,
 					c == 'q' ? "qps" : "burst", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 't':
+			if (cli_parse_long(optarg, 1, 3600000, &timeout_ms) < 0) {
+				fprintf(stderr,
+					"%s: bad --request-timeout-ms %s: want 1..3600000\n", PROG,
+					optarg);
 				return CLI_EXIT_USAGE;
 			}
 			break;
@@ -332,6 +342,7 @@ int main(int argc, char *argv[])
 		.user_agent = PROG "/" L2LB_VERSION,
 		.qps = (double)qps,
 		.burst = (int)burst,
+		.timeout_ms = (uint32_t)timeout_ms,
 	};
 	g.kc = kube_client_new(g.lp, g.lg, cfg, &co);
 	if (!g.kc)

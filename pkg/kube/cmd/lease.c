@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		"  --lease-ms N        lease duration (default 15000)\n"
 		"  --renew-ms N        renew deadline (default 10000)\n"
 		"  --retry-ms N        retry period (default 2000)\n"
+		"  --qps N, --burst N  client-side rate limit (default 20, 30; 0: none)\n"
 		"  --log-level LEVEL   error, warn (default), info or debug\n"
 		"  --version           print the version and exit\n"
 		"  -h, --help          print this help and exit\n",
@@ -180,13 +181,15 @@ int main(int argc, char *argv[])
 		{ "lease-ms", required_argument, NULL, 'D' },
 		{ "renew-ms", required_argument, NULL, 'R' },
 		{ "retry-ms", required_argument, NULL, 'P' },
+		{ "qps", required_argument, NULL, 'q' },
+		{ "burst", required_argument, NULL, 'b' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct leasetool t;
 	enum log_level level = LOG_LEVEL_WARN;
 	const char *kubeconfig = NULL, *ns = NULL, *identity = NULL;
-	long lease_ms = 15000, renew_ms = 10000, retry_ms = 2000;
+	long lease_ms = 15000, renew_ms = 10000, retry_ms = 2000, qps = 20, burst = 30;
 	int c;
 
 	opterr = 0;
@@ -219,6 +222,14 @@ int main(int argc, char *argv[])
 			if (ms_flag("retry-ms", optarg, &retry_ms) < 0)
 				return CLI_EXIT_USAGE;
 			break;
+		case 'q':
+		case 'b':
+			if (cli_parse_long(optarg, 0, 100000, c == 'q' ? &qps : &burst) < 0) {
+				fprintf(stderr, "%s: bad --%s %s: want 0..100000\n", PROG,
+					c == 'q' ? "qps" : "burst", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		case 'L':
 			if (log_level_parse(optarg, &level) < 0) {
 				fprintf(stderr,
@@ -250,8 +261,12 @@ int main(int argc, char *argv[])
 	t.lp = loop_new();
 	if (!lg || !t.lp)
 		log_fatal(lg, "out of memory");
-	struct kube_client_opts co = { .user_agent = PROG "/" L2LB_VERSION,
-				       .timeout_ms = (uint32_t)renew_ms };
+	struct kube_client_opts co = {
+		.user_agent = PROG "/" L2LB_VERSION,
+		.timeout_ms = (uint32_t)renew_ms,
+		.qps = qps ? (double)qps : -1,
+		.burst = burst ? (int)burst : 1,
+	};
 	struct kube_client *kc = kube_client_new(t.lp, lg, cfg, &co);
 	if (!kc)
 		return 1;
