@@ -8,6 +8,10 @@
  * than lease_ms ago by our own monotonic clock; the API's timestamps are never compared with
  * our clock. A Lease first seen at start-up counts as fresh, so a node dead before we started
  * is declared dead lease_ms later, never earlier (client-go's rule).
+ *
+ * A node whose presence Lease was never seen is not live: so judge liveness (and take over
+ * from "dead" holders) only once the Lease informer has synced, or a starting speaker would
+ * see every holder as dead.
  */
 
 #include "kube/leasefsm.h"

@@ -42,24 +42,31 @@ int ranking_best_score(const struct ranking_node *nodes, size_t n)
 size_t ranking_order(const char *service_key, const struct ranking_node *nodes, size_t n,
 		     size_t *order)
 {
+	/* Each weight is one SipHash: compute them once when memory allows, else as needed. */
+	uint64_t *w = n ? malloc(n * sizeof(*w)) : NULL;
+	if (w)
+		for (size_t i = 0; i < n; i++)
+			w[i] = nodes[i].candidate ? ranking_weight(nodes[i].name, service_key) : 0;
 	size_t k = 0;
-	/* Insertion sort: node counts are small, and this needs no allocation. */
+	/* Insertion sort: node counts are small. */
 	for (size_t i = 0; i < n; i++) {
 		if (!nodes[i].candidate)
 			continue;
-		uint64_t w = ranking_weight(nodes[i].name, service_key);
+		uint64_t wi = w ? w[i] : ranking_weight(nodes[i].name, service_key);
 		size_t j = k;
 		while (j > 0) {
-			const struct ranking_node *p = &nodes[order[j - 1]];
-			if (!before(nodes[i].score, w, nodes[i].name, p->score,
-				    ranking_weight(p->name, service_key), p->name))
+			size_t p = order[j - 1];
+			uint64_t wp = w ? w[p] : ranking_weight(nodes[p].name, service_key);
+			if (!before(nodes[i].score, wi, nodes[i].name, nodes[p].score, wp,
+				    nodes[p].name))
 				break;
-			order[j] = order[j - 1];
+			order[j] = p;
 			j--;
 		}
 		order[j] = i;
 		k++;
 	}
+	free(w);
 	return k;
 }
 
