@@ -2,12 +2,16 @@
 # bench-arp.sh: ARP and NDP (NS -> NA) round trips to an address l2lb-speaker answers vs.
 # the same host's kernel-owned address, interleaved in one run; prints median, p99 and ratios.
 # Runs in namespaces it creates and removes (root). BENCH_ROUNDS x BENCH_BATCH probes per target.
+# BENCH_RT=1 runs the speaker and the prober under SCHED_FIFO (chrt -f 10): on a busy machine that
+# shows how much of the speaker's tail is waiting for a CPU rather than its own work.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . test/netns/lib.sh
 SPEAKER=${L2LB_BUILD:-$PWD/build}/bin/l2lb-speaker
 ROUNDS=${BENCH_ROUNDS:-10}
 BATCH=${BENCH_BATCH:-50}
+RT=
+[ "${BENCH_RT:-0}" = 1 ] && RT="chrt -f 10"
 ns_skip_unless_able
 TMP=$(mktemp -d)
 trap 'ns_cleanup; rm -rf "$TMP"' EXIT
@@ -17,16 +21,18 @@ switch_add lan && ns_add c && ns_add s && wire lan c eth0 && wire lan s eth0 &&
 	nsx c ip addr add 192.0.2.1/24 dev eth0 && nsx c ip addr add 2001:db8::1/64 dev eth0 nodad &&
 	nsx s ip addr add 192.0.2.10/24 dev eth0 && nsx s ip addr add 2001:db8::10/64 dev eth0 nodad ||
 	{ echo "bench-arp: cannot build the test network"; exit 1; }
-ip netns exec "$NS_PREFIX-s" "$SPEAKER" --log-level warn --static 192.0.2.200 \
+# shellcheck disable=SC2086
+ip netns exec "$NS_PREFIX-s" $RT "$SPEAKER" --log-level warn --static 192.0.2.200 \
 	--static 2001:db8::200 2>"$TMP/speaker.log" &
 answered() { nsx c arping -q -c 1 -w 1 -I eth0 192.0.2.200; }
 poll 10000 answered || { echo "bench-arp: speaker not answering"; cat "$TMP/speaker.log"; exit 1; }
 
 # The speaker answers from user space: its tail depends on how busy the CPUs are, so say it.
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs${RT:+, under $RT}"
 # One prober (test/bench/rtt.py) for all four targets, probe by probe in turn, so the speaker and
 # the kernel see the same conditions. (arping cannot send faster than one probe a second.)
-nsx c python3 test/bench/rtt.py eth0 "$(mac c eth0)" 192.0.2.1 2001:db8::1 $((ROUNDS * BATCH)) \
+# shellcheck disable=SC2086
+nsx c $RT python3 test/bench/rtt.py eth0 "$(mac c eth0)" 192.0.2.1 2001:db8::1 $((ROUNDS * BATCH)) \
 	192.0.2.200 192.0.2.10 2001:db8::200 2001:db8::10 >"$TMP/rtt"
 # A few real arping round trips as a sanity check of the same path.
 nsx c arping -c 3 -w 5 -I eth0 192.0.2.200 | grep -E 'reply from' | sed 's/^/arping: /'
