@@ -314,6 +314,30 @@ class KubeTest(unittest.TestCase):
         self.assertEqual(out.splitlines(), ["slow/x %s" % rv(o)])
         self.assertIn("error=\"timeout: ", err)
 
+    def test_label_selector_watch(self):
+        """With a label selector the informer sees only matching objects: one that stops
+        matching is deleted from its view, one that starts matching is added."""
+        self.ns("sel")
+        code, _, a = self.sim.post("/api/v1/namespaces/sel/configmaps",
+                                   {"metadata": {"name": "a", "labels": {"app": "lb"}}})
+        self.assertEqual(code, 201, a)
+        self.cm("sel", "b")
+        kg = Kubeget(self.sim, "-n", "sel", "-l", "app=lb", "--watch", "configmaps")
+        try:
+            self.assertEqual(kg.expect(1), ["sel/a %s" % rv(a)])
+            code, _, b = self.sim.patch("/api/v1/namespaces/sel/configmaps/b",
+                                        {"metadata": {"labels": {"app": "lb"}}})
+            self.assertEqual(code, 200, b)
+            self.assertEqual(kg.expect(1), ["ADDED sel/b %s" % rv(b)])
+            code, _, a2 = self.sim.patch("/api/v1/namespaces/sel/configmaps/a",
+                                         {"metadata": {"labels": {"app": None}}})
+            self.assertEqual(code, 200, a2)
+            line = kg.expect(1)[0]
+            self.assertTrue(line.startswith("DELETED sel/a "), line)
+            kg.quiet(1.0)
+        finally:
+            kg.stop()
+
 
 class Candidate:
     """A running l2lb-lease: commands go to its stdin, transitions come back as lines."""
