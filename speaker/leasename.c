@@ -95,3 +95,28 @@ int leasename_node(const char *node, char *buf, size_t cap)
 		return -1;
 	return build("l2lb-node-", node, node, strlen(node), buf, cap);
 }
+
+const char *leasename_kind_str(enum leasename_kind k)
+{
+	switch (k) {
+	case LEASENAME_OTHER:
+		return "other";
+	case LEASENAME_SERVICE:
+		return "service";
+	case LEASENAME_NODE:
+		return "node";
+	}
+	return "?";
+}
+
+enum leasename_kind leasename_kind_of(const char *lease_name)
+{
+	/* Both forms put at least one alphanumeric character after the prefix. */
+	if (!lease_name || strlen(lease_name) > LEASENAME_MAX - 1)
+		return LEASENAME_OTHER;
+	if (!strncmp(lease_name, "l2lb-svc-", 9) && lease_name[9])
+		return LEASENAME_SERVICE;
+	if (!strncmp(lease_name, "l2lb-node-", 10) && lease_name[10])
+		return LEASENAME_NODE;
+	return LEASENAME_OTHER;
+}

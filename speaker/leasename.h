@@ -34,6 +34,16 @@ int leasename_service(const char *ns, const char *name, char *buf, size_t cap);
 /* Same for the presence lease of a node (name: a DNS-1123 subdomain, up to 253 characters). */
 int leasename_node(const char *node, char *buf, size_t cap);
 
+/* What a Lease is, judged by its name alone (for cleaning up ownership leases of deleted
+ * services, and for feeding only presence leases to speaker/presence). */
+enum leasename_kind {
+	LEASENAME_OTHER,   /* not one of ours */
+	LEASENAME_SERVICE, /* an ownership lease: "l2lb-svc-..." */
+	LEASENAME_NODE,	   /* a presence lease: "l2lb-node-..." */
+};
+const char *leasename_kind_str(enum leasename_kind k);
+enum leasename_kind leasename_kind_of(const char *lease_name);
+
 /* 1 when s is a DNS-1123 label: 1-63 of [a-z0-9-], starting and ending alphanumeric. */
 int leasename_is_label(const char *s);
 /* 1 when s is a DNS-1123 subdomain: 1-253 characters, dot-separated labels. */

@@ -147,6 +147,26 @@ START_TEST(test_no_collisions)
 }
 END_TEST
 
+START_TEST(test_kind_of)
+{
+	char b[LEASENAME_MAX];
+	ck_assert_int_gt(leasename_service("default", "web", b, sizeof(b)), 0);
+	ck_assert_int_eq(leasename_kind_of(b), LEASENAME_SERVICE);
+	ck_assert_int_eq(leasename_service("a-very-long-namespace-name-for-testing-0",
+					   "another-long-service-name-for-testing-1", b, sizeof(b)),
+			 63);
+	ck_assert_int_eq(leasename_kind_of(b), LEASENAME_SERVICE);
+	ck_assert_int_gt(leasename_node("node-1", b, sizeof(b)), 0);
+	ck_assert_int_eq(leasename_kind_of(b), LEASENAME_NODE);
+	ck_assert_int_eq(leasename_kind_of("l2lb-controller"), LEASENAME_OTHER);
+	ck_assert_int_eq(leasename_kind_of("l2lb-svc-"), LEASENAME_OTHER);
+	ck_assert_int_eq(leasename_kind_of("kube-scheduler"), LEASENAME_OTHER);
+	ck_assert_int_eq(leasename_kind_of(NULL), LEASENAME_OTHER);
+	for (int k = 0; k <= LEASENAME_NODE; k++)
+		ck_assert_str_ne(leasename_kind_str((enum leasename_kind)k), "?");
+}
+END_TEST
+
 static Suite *leasename_suite(void)
 {
 	Suite *s = suite_create("leasename");
@@ -157,6 +177,7 @@ static Suite *leasename_suite(void)
 	tcase_add_loop_test(tc, test_rejects_invalid, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_rejects_bad_nodes_and_small_buffers);
 	tcase_add_test(tc, test_no_collisions);
+	tcase_add_test(tc, test_kind_of);
 	suite_add_tcase(s, tc);
 	return s;
 }
