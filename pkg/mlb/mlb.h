@@ -191,6 +191,35 @@ enum mlb_choice mlb_config_pools_for_service(const struct mlb_config *cfg,
 					     const struct mlb_service *s, const json_t *ns_labels,
 					     const struct mlb_pool **out, size_t cap, size_t *n);
 
+/* ---- the whole decision: pools, then addresses ---- */
+
+/* What mlb_allocate() decided for one service. */
+struct mlb_result {
+	enum mlb_choice choice;	     /* MLB_CHOICE_OK when some pool may serve it */
+	enum ipam_status status;     /* IPAM_OK when it holds its addresses now */
+	const struct mlb_pool *pool; /* where they come from (NULL on failure) */
+	struct ipam_addr addrs[2];   /* IPv4 first, as the Service status lists them */
+	size_t naddrs;
+	bool stale; /* kept addresses its pools no longer cover: warn, do not move (issue 5) */
+};
+
+/*
+ * Gives the service its addresses in ip, as MetalLB decides them:
+ * - requested addresses are assigned exactly (one pool holds them all);
+ * - addresses it already holds are kept while their pool may still serve it, so nothing moves
+ *   when pools are added or reordered (a service missing a family gets it from that same pool
+ *   when it can); addresses no pool covers any more are kept too (stale, pool NULL) unless the
+ *   service names a pool, in which case it moves there when that pool has room;
+ * - otherwise the first pool in mlb_config_pools_for_service() order that has room: both
+ *   families from one pool for RequireDualStack; for PreferDualStack both if one pool can,
+ *   else the primary family (the first cluster IP's), else the other; a single family else.
+ * On failure nothing the service held before is lost and status/choice say why (the status of
+ * the first pool that has the family: no-family only when none has it). On success any address
+ * of a family the service no longer has is released.
+ */
+void mlb_allocate(struct ipam *ip, const struct mlb_config *cfg, const struct mlb_service *s,
+		  const json_t *ns_labels, struct mlb_result *out);
+
 /* ---- L2 advertisements (the speaker's half) ---- */
 
 /* Valid advertisements, in name order. */
