@@ -66,9 +66,10 @@ struct kube_request {
 	struct watch_decoder *dec;
 	int cancelled;
 	int finishing;
-	int parked;   /* on the graveyard, to be freed once outside libcurl and callbacks */
-	int listed;   /* on c->reqs (or, parked, on c->graveyard) */
-	int in_event; /* inside its event callback */
+	int permanent; /* the last failure cannot heal by retrying (TLS verification, bad URL) */
+	int parked;    /* on the graveyard, to be freed once outside libcurl and callbacks */
+	int listed;    /* on c->reqs (or, parked, on c->graveyard) */
+	int in_event;  /* inside its event callback */
 	uint32_t watch_timeout_s;
 };
 
@@ -659,7 +660,7 @@ static void parse_status(struct kube_request *req, struct kube_error *err)
 
 static int retryable(const struct kube_request *req, const struct kube_error *err)
 {
-	if (req->kind == K_WATCH || req->retries >= req->c->o.max_retries)
+	if (req->kind == K_WATCH || req->retries >= req->c->o.max_retries || req->permanent)
 		return 0;
 	if (err->status == KUBE_ERR_HTTP && err->code == 429)
 		return 1;
@@ -751,6 +752,9 @@ static void attempt_done(struct kube_request *req, CURLcode rc)
 			return;
 		}
 		err.status = rc == CURLE_OPERATION_TIMEDOUT ? KUBE_ERR_TIMEOUT : KUBE_ERR_TRANSPORT;
+		req->permanent = rc == CURLE_PEER_FAILED_VERIFICATION ||
+				 rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+				 rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
 		snprintf(err.transport, sizeof(err.transport), "%s", cerr);
 		err.code = 0;
 	} else if (err.code < 200 || err.code >= 300) {
