@@ -338,6 +338,54 @@ class KubeTest(unittest.TestCase):
         finally:
             kg.stop()
 
+    def test_in_cluster_and_tls_settings(self):
+        """In-cluster configuration (service host/port, token and CA files) works unchanged;
+        insecure-skip-tls-verify works with a loud warning; a wrong CA fails in one line."""
+        sa = os.path.join(self.sim.tmp, "sa")
+        os.makedirs(sa, exist_ok=True)
+        with open(os.path.join(sa, "token"), "w") as f:
+            f.write(self.sim.token + "\n")
+        with open(os.path.join(self.sim.tlsdir, "ca.crt")) as src, \
+                open(os.path.join(sa, "ca.crt"), "w") as dst:
+            dst.write(src.read())
+        env = dict(os.environ, KUBERNETES_SERVICE_HOST=self.sim.host,
+                   KUBERNETES_SERVICE_PORT=str(self.sim.port), HOME=self.sim.tmp)
+        env.pop("KUBECONFIG", None)
+        r = subprocess.run([KUBEGET, "--service-account-dir", sa, "namespaces"],
+                           capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("kube-system", r.stdout.split())
+        os.unlink(os.path.join(sa, "ca.crt"))
+        r = subprocess.run([KUBEGET, "--service-account-dir", sa, "namespaces"],
+                           capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip(), "l2lb-kubeget: in-cluster: CA %s/ca.crt: No such "
+                         "file or directory" % sa)
+
+        with open(self.sim.kubeconfig) as f:
+            kc = f.read()
+        lines = [ln for ln in kc.splitlines() if "certificate-authority-data" not in ln]
+        insecure = "\n".join(ln + ("\n    insecure-skip-tls-verify: true"
+                                   if ln.strip().startswith("server:") else "")
+                              for ln in lines) + "\n"
+        path = os.path.join(self.sim.tmp, "insecure-kubeconfig")
+        with open(path, "w") as f:
+            f.write(insecure)
+        r = subprocess.run([KUBEGET, "--kubeconfig", path, "namespaces"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("default", r.stdout.split())
+        self.assertIn("TLS certificate verification is OFF", r.stderr)
+
+        nocapath = os.path.join(self.sim.tmp, "noca-kubeconfig")
+        with open(nocapath, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = subprocess.run([KUBEGET, "--kubeconfig", nocapath, "--log-level", "info",
+                            "namespaces"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("l2lb-kubeget: list namespaces: transport: ", r.stderr)
+        self.assertNotIn("retried", r.stderr)  # a certificate problem does not heal
+
 
 class Candidate:
     """A running l2lb-lease: commands go to its stdin, transitions come back as lines."""

@@ -27,6 +27,8 @@ static void usage(FILE *f)
 		"flags:\n"
 		"  --kubeconfig FILE   kubeconfig to use (default: $KUBECONFIG, in-cluster,\n"
 		"                      ~/.kube/config)\n"
+		"  --service-account-dir DIR  in a cluster, where token, ca.crt and namespace are\n"
+		"                      (default " KUBE_SA_DIR ")\n"
 		"  -n, --namespace NS  only this namespace (default: all)\n"
 		"  -w, --watch         keep printing changes\n"
 		"  -l, --selector SEL  label selector\n"
@@ -265,13 +267,14 @@ int main(int argc, char *argv[])
 		{ "qps", required_argument, NULL, 'q' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "request-timeout-ms", required_argument, NULL, 't' },
+		{ "service-account-dir", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kubeget g;
 	memset(&g, 0, sizeof(g));
 	enum log_level level = LOG_LEVEL_WARN;
-	const char *kubeconfig = NULL;
+	const char *kubeconfig = NULL, *sa_dir = NULL;
 	long qps = 20, burst = 30, timeout_ms = 30000;
 	int c;
 
@@ -304,6 +307,9 @@ int main(int argc, char *argv[])
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		case 's':
+			sa_dir = optarg;
+			break;
 		case 't':
 			if (cli_parse_long(optarg, 1, 3600000, &timeout_ms) < 0) {
 				fprintf(stderr,
@@ -329,7 +335,7 @@ int main(int argc, char *argv[])
 		return CLI_EXIT_USAGE;
 	}
 	char err[600];
-	struct kube_config *cfg = kube_config_load(kubeconfig, NULL, err, sizeof(err));
+	struct kube_config *cfg = kube_config_load(kubeconfig, sa_dir, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return 1;
