@@ -45,7 +45,8 @@ nsx() {
 }
 
 ns_cleanup() {
-	for n in $NS_LIST; do
+	# By prefix, not only by NS_LIST: a namespace made in a subshell never reached the list.
+	for n in $NS_LIST $(ip netns list 2>/dev/null | awk -v p="$NS_PREFIX-" 'index($1, p) == 1 { print $1 }'); do
 		# Namespaces hold processes we started (speakers, tcpdump): end them by their ids.
 		for pid in $(ip netns pids "$n" 2>/dev/null); do
 			kill -TERM "$pid" 2>/dev/null
