@@ -1,0 +1,61 @@
+/* controller: l2lb-controller's machinery: informers, work queue, allocator, API writes. */
+#ifndef L2LB_CONTROLLER_CONTROLLER_H
+#define L2LB_CONTROLLER_CONTROLLER_H
+
+#include "kube/client.h"
+#include "log/log.h"
+#include "loop/loop.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Watches Services (all namespaces), IPAddressPools and L2Advertisements (its own namespace) and
+ * Namespaces; decides per service with controller/reconcile and writes the results: service
+ * status through /status with the object's resourceVersion, the pool annotation, Events, and
+ * IPAddressPool status. Only while ACTING (it holds the controller lease): a replica that is not
+ * acting reads but never writes. On becoming acting it rebuilds every allocation from the
+ * services' statuses before it hands out anything new.
+ *
+ * Ownership: lp, lg and kc are borrowed and must outlive the controller; strings are copied.
+ */
+
+struct controller_opts {
+	const char *namespace; /* pools, advertisements, the lease */
+	const char *lb_class;  /* --lb-class, NULL: services without a class only */
+	const char *identity;  /* this replica, for Events' reportingInstance */
+};
+
+/* Counters for logs, metrics and tests. */
+struct controller_stats {
+	uint64_t reconciles, assigned, failed, released, status_writes, conflicts_409,
+		events, pool_status_writes, restored, restore_conflicts;
+};
+
+struct controller;
+
+/* Returns an owned controller (informers not started), or NULL (logged). */
+struct controller *controller_new(struct loop *lp, struct log *lg, struct kube_client *kc,
+				  const struct controller_opts *o);
+void controller_free(struct controller *c);
+
+/* Starts the informers. Returns 0, or -1 (logged). */
+int controller_start(struct controller *c);
+
+/* True once every informer has delivered its first list (readiness). */
+bool controller_synced(const struct controller *c);
+
+/*
+ * The lease callbacks flip this. Becoming acting rebuilds allocations from statuses (once the
+ * informers are synced) and then reconciles everything; stopping forgets them and drops every
+ * write not yet answered, so nothing more is written.
+ */
+void controller_set_acting(struct controller *c, bool acting);
+bool controller_acting(const struct controller *c);
+
+/* Logs every pool with its usage (SIGUSR1). */
+void controller_dump(const struct controller *c);
+
+void controller_get_stats(const struct controller *c, struct controller_stats *out);
+
+#endif
