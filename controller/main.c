@@ -62,6 +62,7 @@ struct app {
 	struct http_server *http;
 	struct metrics *reg;
 	struct metric *m_acting;
+	const char *identity;
 	struct loop_signal sigterm, sigint, sigusr1;
 	struct loop_timer exit_timer, ready_timer;
 	unsigned exit_ticks;
@@ -105,7 +106,7 @@ static void stopped(struct lease *l, enum leasefsm_stop_reason why, void *arg)
 static void new_leader(struct lease *l, const char *holder, void *arg)
 {
 	struct app *a = arg;
-	if (strcmp(holder, lease_name(l)) != 0 && !lease_is_leading(l))
+	if (strcmp(holder, a->identity) != 0 && !lease_is_leading(l))
 		log_info(a->lg, "another replica acts", "holder", holder);
 }
 
@@ -291,6 +292,7 @@ int main(int argc, char *argv[])
 	}
 
 	struct app a = { 0 };
+	a.identity = identity;
 	a.lg = log_new(STDERR_FILENO, level);
 	if (a.lg == NULL)
 		log_fatal(NULL, "out of memory");
