@@ -19,7 +19,7 @@ static const struct kube_resource RES_EVENT = { "", "v1", "events", 1 };
 static const struct kube_resource RES_POOL = { "metallb.io", "v1beta1", "ipaddresspools", 1 };
 static const struct kube_resource RES_ADV = { "metallb.io", "v1beta1", "l2advertisements", 1 };
 
-#define MAX_WRITE_TRIES 5
+#define MAX_WRITE_TRIES	     5
 #define POOL_STATUS_DELAY_MS 200
 
 struct controller {
@@ -102,7 +102,8 @@ static void event_done(const struct kube_error *err, json_t *obj, void *arg)
 	(void)obj;
 	if (err->status != KUBE_OK) {
 		char buf[256];
-		log_warn(c->lg, "event not recorded", "error", kube_error_str(err, buf, sizeof(buf)));
+		log_warn(c->lg, "event not recorded", "error",
+			 kube_error_str(err, buf, sizeof(buf)));
 	}
 }
 
@@ -126,9 +127,10 @@ static void emit_event(struct controller *c, const json_t *obj, const char *kind
 	json_t *ev = json_pack(
 		"{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, "
 		"s:{s:s}, s:s, s:s, s:i, s:s, s:s}",
-		"apiVersion", "v1", "kind", "Event", "metadata", "generateName", gen, "namespace", ns,
-		"involvedObject", "kind", kind, "apiVersion", api_version, "namespace", ns, "name",
-		name, "uid", meta_str(obj, "uid") ? meta_str(obj, "uid") : "", "resourceVersion",
+		"apiVersion", "v1", "kind", "Event", "metadata", "generateName", gen, "namespace",
+		ns, "involvedObject", "kind", kind, "apiVersion", api_version, "namespace", ns,
+		"name", name, "uid", meta_str(obj, "uid") ? meta_str(obj, "uid") : "",
+		"resourceVersion",
 		meta_str(obj, "resourceVersion") ? meta_str(obj, "resourceVersion") : "", "reason",
 		reason, "message", message, "type", type, "source", "component", "l2lb-controller",
 		"firstTimestamp", now, "lastTimestamp", now, "count", 1, "reportingComponent",
@@ -143,8 +145,8 @@ static void emit_event(struct controller *c, const json_t *obj, const char *kind
 	json_decref(ev);
 }
 
-static void svc_event(struct controller *c, const json_t *svc, const char *type,
-		      const char *reason, const char *message)
+static void svc_event(struct controller *c, const json_t *svc, const char *type, const char *reason,
+		      const char *message)
 {
 	emit_event(c, svc, "Service", "v1", type, reason, message);
 }
@@ -231,8 +233,8 @@ struct svc_write {
 	uint64_t epoch;
 	char key[512];
 	struct reconcile_result r;
-	json_t *svc;	/* the object we decided on (owned) */
-	int step;	/* 0: status, 1: annotation */
+	json_t *svc; /* the object we decided on (owned) */
+	int step;    /* 0: status, 1: annotation */
 };
 
 static void run_one(struct controller *c, const char *key, const json_t *svc);
@@ -473,7 +475,8 @@ static void run_one(struct controller *c, const char *key, const json_t *svc)
 		c->st.failed++;
 		break;
 	case RECONCILE_MALFORMED:
-		log_warn(c->lg, "malformed service left alone", "service", key, "detail", r.message);
+		log_warn(c->lg, "malformed service left alone", "service", key, "detail",
+			 r.message);
 		break;
 	}
 	if (r.outcome == RECONCILE_ASSIGNED || r.outcome == RECONCILE_RELEASED)
@@ -578,8 +581,8 @@ static void report_problems(struct controller *c)
 		json_object_set_new(seen, key, json_string(p->message));
 		if (old != NULL && strcmp(old, p->message) == 0)
 			continue;
-		log_error(c->lg, "configuration object refused; the others keep working",
-			  "object", key, "field", p->field, "problem", p->message);
+		log_error(c->lg, "configuration object refused; the others keep working", "object",
+			  key, "field", p->field, "problem", p->message);
 		const struct informer *inf = p->kind == MLB_KIND_POOL ? c->pool_inf : c->adv_inf;
 		const json_t *obj = informer_get(inf, p->namespace, p->name);
 		if (obj != NULL)
@@ -655,8 +658,8 @@ static void restore(struct controller *c)
 	size_t ok = 0, bad = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		char msg[512] = "", key[512];
-		enum reconcile_restore r = reconcile_restore(l.v[i], c->ip, c->lb_class, msg,
-							     sizeof(msg));
+		enum reconcile_restore r =
+			reconcile_restore(l.v[i], c->ip, c->lb_class, msg, sizeof(msg));
 		if (informer_key(l.v[i], key, sizeof(key)) < 0)
 			key[0] = '\0';
 		if (r == RESTORE_OK)
@@ -747,7 +750,8 @@ static void inf_error(const struct kube_error *err, void *arg)
 {
 	struct controller *c = arg;
 	char buf[256];
-	log_warn(c->lg, "list/watch failed; retrying", "error", kube_error_str(err, buf, sizeof(buf)));
+	log_warn(c->lg, "list/watch failed; retrying", "error",
+		 kube_error_str(err, buf, sizeof(buf)));
 }
 
 /* ---- life cycle ---- */

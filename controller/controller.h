@@ -28,8 +28,8 @@ struct controller_opts {
 
 /* Counters for logs, metrics and tests. */
 struct controller_stats {
-	uint64_t reconciles, assigned, failed, released, status_writes, conflicts_409,
-		events, pool_status_writes, restored, restore_conflicts;
+	uint64_t reconciles, assigned, failed, released, status_writes, conflicts_409, events,
+		pool_status_writes, restored, restore_conflicts;
 };
 
 struct controller;

@@ -237,10 +237,13 @@ int main(int argc, char *argv[])
 		case O_LEASE:
 		case O_RENEW:
 		case O_RETRY: {
-			int64_t *dst = c == O_LEASE ? &lease_ms : c == O_RENEW ? &renew_ms : &retry_ms;
+			int64_t *dst = c == O_LEASE   ? &lease_ms
+				       : c == O_RENEW ? &renew_ms
+						      : &retry_ms;
 			if (parse_duration(optarg, dst) < 0) {
-				fprintf(stderr, "%s: bad duration %s for %s: want e.g. 500ms or 2s\n",
-					PROG, optarg, argv[optind - 1]);
+				fprintf(stderr,
+					"%s: bad duration %s for %s: want e.g. 500ms or 2s\n", PROG,
+					optarg, argv[optind - 1]);
 				return CLI_EXIT_USAGE;
 			}
 			break;
@@ -316,11 +319,15 @@ int main(int argc, char *argv[])
 		log_fatal(a.lg, "cannot serve --metrics-addr", "addr", metrics_addr);
 	char ua[64];
 	snprintf(ua, sizeof(ua), "%s/%s", PROG, L2LB_VERSION);
-	struct kube_client_opts kopts = { .user_agent = ua, .qps = (double)qps, .burst = (int)burst };
+	struct kube_client_opts kopts = { .user_agent = ua,
+					  .qps = (double)qps,
+					  .burst = (int)burst };
 	a.kc = kube_client_new(a.lp, a.lg, kcfg, &kopts);
 	if (a.kc == NULL)
 		log_fatal(a.lg, "cannot set up the API client");
-	struct controller_opts copts = { .namespace = ns, .lb_class = lb_class, .identity = identity };
+	struct controller_opts copts = { .namespace = ns,
+					 .lb_class = lb_class,
+					 .identity = identity };
 	a.ctl = controller_new(a.lp, a.lg, a.kc, &copts);
 	if (a.ctl == NULL)
 		log_fatal(a.lg, "cannot set up the controller");

@@ -192,7 +192,8 @@ static void choice_message(enum mlb_choice c, const struct mlb_service *s, char 
 		say(buf, cap, "requested addresses lie in different pools");
 		return;
 	case MLB_CHOICE_POOL_MISMATCH:
-		say(buf, cap, "requested addresses are not in address-pool \"%s\"", pool ? pool : "");
+		say(buf, cap, "requested addresses are not in address-pool \"%s\"",
+		    pool ? pool : "");
 		return;
 	case MLB_CHOICE_SHARING_DENIED:
 		say(buf, cap,
@@ -357,7 +358,8 @@ static enum reconcile_reason allocate(struct ipam *ip, const struct want *w,
 
 /* Requested addresses: exactly those, from the one pool that holds them. */
 static enum reconcile_reason take_requested(struct ipam *ip, const char *key,
-					    const struct mlb_service *s, const struct mlb_pool *pool,
+					    const struct mlb_service *s,
+					    const struct mlb_pool *pool,
 					    const struct ipam_claim *claim, char *msg, size_t cap)
 {
 	bool asked[2] = { false, false };
@@ -448,21 +450,13 @@ static void decide(const char *key, const json_t *svc, const struct mlb_service 
 			if (!h.have[i])
 				continue;
 			const struct mlb_pool *p = mlb_config_pool_for_addr(cfg, &h.a[i]);
-			if (want_pool != NULL && (p == NULL || strcmp(mlb_pool_name(p), want_pool))) {
-				/* The user asked for another pool: move, keeping the old on failure. */
-				if (ch != MLB_CHOICE_OK || np == 0) {
-					choice_message(ch, s, why, sizeof(why));
-					r = from_choice(ch);
-					break;
+			if (p == NULL) {
+				if (ann == NULL || (mlb_config_pool_by_name(cfg, ann) == NULL &&
+						    !mlb_config_pool_refused(cfg, ann))) {
+					/* Its pool is gone: free it, look for another below. */
+					ipam_release_family(ip, key, h.a[i].family);
+					continue;
 				}
-				continue;
-			}
-			if (p != NULL) {
-				keep_in = p;
-				continue;
-			}
-			if (ann != NULL && (mlb_config_pool_by_name(cfg, ann) != NULL ||
-					    mlb_config_pool_refused(cfg, ann))) {
 				kept_pool = ann;
 				if (mlb_config_pool_by_name(cfg, ann) != NULL) {
 					char txt[IPAM_ADDR_STRLEN];
@@ -473,10 +467,20 @@ static void decide(const char *key, const json_t *svc, const struct mlb_service 
 					    "another address to move it)",
 					    ipam_addr_format(&h.a[i], txt, sizeof(txt)), ann);
 				}
+			}
+			const char *cur = p != NULL ? mlb_pool_name(p) : ann;
+			if (want_pool != NULL && strcmp(cur, want_pool) != 0) {
+				/* The user asked for another pool: move, keeping the old on
+				 * failure. */
+				if (ch != MLB_CHOICE_OK || np == 0) {
+					choice_message(ch, s, why, sizeof(why));
+					r = from_choice(ch);
+					break;
+				}
 				continue;
 			}
-			/* Its pool is gone: free it, and look for another below. */
-			ipam_release_family(ip, key, h.a[i].family);
+			if (p != NULL)
+				keep_in = p;
 		}
 		if (r == RECONCILE_REASON_NONE) {
 			/* Held addresses that must move are reallocated along with missing ones. */
@@ -491,8 +495,9 @@ static void decide(const char *key, const json_t *svc, const struct mlb_service 
 					continue;
 				}
 				const struct mlb_pool *p = mlb_config_pool_for_addr(cfg, &h.a[fi]);
+				const char *cur = p != NULL ? mlb_pool_name(p) : ann;
 				if (want_pool != NULL &&
-				    (p == NULL || strcmp(mlb_pool_name(p), want_pool) != 0)) {
+				    (cur == NULL || strcmp(cur, want_pool) != 0)) {
 					need[nneed++] = w.f[i];
 					moving = true;
 				}
@@ -506,8 +511,8 @@ static void decide(const char *key, const json_t *svc, const struct mlb_service 
 			}
 			if (nneed > 0) {
 				const struct mlb_pool *one[1] = { keep_in };
-				if (keep_in != NULL && mlb_config_pool_by_name(
-							       cfg, mlb_pool_name(keep_in)) != NULL)
+				if (keep_in != NULL &&
+				    mlb_config_pool_by_name(cfg, mlb_pool_name(keep_in)) != NULL)
 					r = allocate(ip, &w, need, nneed, one, 1, &claim, why,
 						     sizeof(why));
 				else if (ch != MLB_CHOICE_OK || np == 0) {
@@ -543,9 +548,9 @@ static void decide(const char *key, const json_t *svc, const struct mlb_service 
 		ipam_addr_format(&out->addrs[0], a0, sizeof(a0));
 		if (out->naddrs > 1)
 			ipam_addr_format(&out->addrs[1], a1, sizeof(a1));
-		say(out->message, sizeof(out->message), "Assigned IP [\"%s\"%s%s%s] from pool \"%s\"",
-		    a0, out->naddrs > 1 ? " \"" : "", out->naddrs > 1 ? a1 : "",
-		    out->naddrs > 1 ? "\"" : "", out->pool);
+		say(out->message, sizeof(out->message),
+		    "Assigned IP [\"%s\"%s%s%s] from pool \"%s\"", a0, out->naddrs > 1 ? " \"" : "",
+		    out->naddrs > 1 ? a1 : "", out->naddrs > 1 ? "\"" : "", out->pool);
 	}
 }
 
@@ -626,7 +631,8 @@ enum reconcile_restore reconcile_restore(const json_t *svc, struct ipam *ip, con
 		const char *holder[1] = { NULL };
 		char txt[IPAM_ADDR_STRLEN];
 		ipam_holders(ip, &addrs[i], holder, 1);
-		say(msg, cap, "address %s is also held by older service %s (%s); giving this one another",
+		say(msg, cap,
+		    "address %s is also held by older service %s (%s); giving this one another",
 		    ipam_addr_format(&addrs[i], txt, sizeof(txt)), holder[0] ? holder[0] : "?",
 		    ipam_status_str(st));
 		res = RESTORE_CONFLICT;

@@ -42,18 +42,18 @@ const char *reconcile_outcome_str(enum reconcile_outcome o);
 /* Why RECONCILE_FAILED; the AllocationFailed Event and the metrics key on it. */
 enum reconcile_reason {
 	RECONCILE_REASON_NONE,
-	RECONCILE_REASON_NO_CLUSTER_IP,	   /* no cluster IP: no family to serve */
-	RECONCILE_REASON_BAD_REQUEST,	   /* loadBalancerIPs / loadBalancerIP unreadable */
-	RECONCILE_REASON_NO_POOL,	   /* no pool may serve it */
-	RECONCILE_REASON_UNKNOWN_POOL,	   /* address-pool names no valid pool */
-	RECONCILE_REASON_POOL_REFUSES,	   /* the pool's serviceAllocation excludes it */
-	RECONCILE_REASON_NOT_IN_POOL,	   /* a requested address is in no pool */
-	RECONCILE_REASON_POOL_MISMATCH,	   /* requested addresses vs pools disagree */
-	RECONCILE_REASON_NO_FAMILY,	   /* no pool has (all) the families it needs */
-	RECONCILE_REASON_EXHAUSTED,	   /* every pool that serves it is full */
-	RECONCILE_REASON_IN_USE,	   /* a requested address is held by another service */
-	RECONCILE_REASON_SHARING_REFUSED,  /* allow-shared-ip: keys, ports or policy differ */
-	RECONCILE_REASON_SHARING_DENIED,   /* allow-shared-ip with a serviceSelectors ad */
+	RECONCILE_REASON_NO_CLUSTER_IP,	  /* no cluster IP: no family to serve */
+	RECONCILE_REASON_BAD_REQUEST,	  /* loadBalancerIPs / loadBalancerIP unreadable */
+	RECONCILE_REASON_NO_POOL,	  /* no pool may serve it */
+	RECONCILE_REASON_UNKNOWN_POOL,	  /* address-pool names no valid pool */
+	RECONCILE_REASON_POOL_REFUSES,	  /* the pool's serviceAllocation excludes it */
+	RECONCILE_REASON_NOT_IN_POOL,	  /* a requested address is in no pool */
+	RECONCILE_REASON_POOL_MISMATCH,	  /* requested addresses vs pools disagree */
+	RECONCILE_REASON_NO_FAMILY,	  /* no pool has (all) the families it needs */
+	RECONCILE_REASON_EXHAUSTED,	  /* every pool that serves it is full */
+	RECONCILE_REASON_IN_USE,	  /* a requested address is held by another service */
+	RECONCILE_REASON_SHARING_REFUSED, /* allow-shared-ip: keys, ports or policy differ */
+	RECONCILE_REASON_SHARING_DENIED,  /* allow-shared-ip with a serviceSelectors ad */
 	RECONCILE_REASON_NOMEM,
 };
 
@@ -62,9 +62,9 @@ const char *reconcile_reason_str(enum reconcile_reason r);
 
 /* Warnings (Warning Events) that go with an outcome; bits. */
 enum reconcile_warning {
-	RECONCILE_WARN_DEPRECATED = 1 << 0,	/* see result.deprecated (mlb bits) */
-	RECONCILE_WARN_NOT_ANNOUNCED = 1 << 1,	/* no L2Advertisement announces the address */
-	RECONCILE_WARN_OUTSIDE_POOL = 1 << 2,	/* kept an address its pool no longer holds */
+	RECONCILE_WARN_DEPRECATED = 1 << 0,    /* see result.deprecated (mlb bits) */
+	RECONCILE_WARN_NOT_ANNOUNCED = 1 << 1, /* no L2Advertisement announces the address */
+	RECONCILE_WARN_OUTSIDE_POOL = 1 << 2,  /* kept an address its pool no longer holds */
 };
 
 /* Event reasons ("IPAllocated", ...) for the writes. */

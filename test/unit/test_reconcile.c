@@ -44,30 +44,29 @@ static struct mlb_config *build(const char *pools_json, const char *advs_json)
 #define ADV_ALL "[{'metadata': {'name': 'all', 'namespace': 'l2lb-system'}, 'spec': {}}]"
 #define NO_ADV	"[]"
 
-#define LAN  POOL("lan", "{'addresses': ['192.0.2.200-192.0.2.202', '2001:db8::200-2001:db8::202']}")
-#define LAN4 POOL("lan", "{'addresses': ['192.0.2.200-192.0.2.202']}")
-#define TINY POOL("tiny", "{'addresses': ['198.51.100.1/32']}")
-#define MANUAL \
-	POOL("manual", "{'addresses': ['198.51.100.10-198.51.100.20'], 'autoAssign': false}")
+#define LAN    POOL("lan", "{'addresses': ['192.0.2.200-192.0.2.202', '2001:db8::200-2001:db8::202']}")
+#define LAN4   POOL("lan", "{'addresses': ['192.0.2.200-192.0.2.202']}")
+#define TINY   POOL("tiny", "{'addresses': ['198.51.100.1/32']}")
+#define MANUAL POOL("manual", "{'addresses': ['198.51.100.10-198.51.100.20'], 'autoAssign': false}")
 #define V6ONLY POOL("six", "{'addresses': ['2001:db8:1::10-2001:db8:1::20']}")
 
-#define V4SPEC                                                                     \
+#define V4SPEC                                                                                \
 	"'type': 'LoadBalancer', 'clusterIP': '198.19.0.10', 'clusterIPs': ['198.19.0.10'], " \
-	"'ipFamilies': ['IPv4'], 'ipFamilyPolicy': 'SingleStack', "                \
+	"'ipFamilies': ['IPv4'], 'ipFamilyPolicy': 'SingleStack', "                           \
 	"'ports': [{'port': 80, 'protocol': 'TCP'}]"
-#define DUAL(policy)                                                                        \
-	"'type': 'LoadBalancer', 'clusterIP': '198.19.0.11', "                              \
+#define DUAL(policy)                                                                           \
+	"'type': 'LoadBalancer', 'clusterIP': '198.19.0.11', "                                 \
 	"'clusterIPs': ['198.19.0.11', '2001:db8:ffff::11'], 'ipFamilies': ['IPv4', 'IPv6'], " \
 	"'ipFamilyPolicy': '" policy "', 'ports': [{'port': 80, 'protocol': 'TCP'}]"
-#define V6FIRST                                                                            \
-	"'type': 'LoadBalancer', 'clusterIP': '2001:db8:ffff::12', "                       \
+#define V6FIRST                                                                                \
+	"'type': 'LoadBalancer', 'clusterIP': '2001:db8:ffff::12', "                           \
 	"'clusterIPs': ['2001:db8:ffff::12', '198.19.0.12'], 'ipFamilies': ['IPv6', 'IPv4'], " \
 	"'ipFamilyPolicy': 'PreferDualStack', 'ports': [{'port': 80, 'protocol': 'TCP'}]"
 
-#define SVC(name, ann, spec, status)                                                            \
-	"{'metadata': {'name': '" name "', 'namespace': 'default', 'creationTimestamp': "       \
-	"'2026-01-01T00:00:00Z', 'annotations': {" ann "}}, 'spec': {" spec "}, 'status': {" status \
-	"}}"
+#define SVC(name, ann, spec, status)                                                      \
+	"{'metadata': {'name': '" name "', 'namespace': 'default', 'creationTimestamp': " \
+	"'2026-01-01T00:00:00Z', 'annotations': {" ann "}}, 'spec': {" spec               \
+	"}, 'status': {" status "}}"
 #define ING(ip) "'loadBalancer': {'ingress': [{'ip': '" ip "'}]}"
 
 struct row {
@@ -81,8 +80,8 @@ struct row {
 	enum reconcile_reason reason;
 	const char *addrs; /* "a,b" as the ingress should read, "" for none */
 	unsigned warnings;
-	const char *pool;  /* annotation it should carry */
-	int write_status;  /* -1: don't care */
+	const char *pool; /* annotation it should carry */
+	int write_status; /* -1: don't care */
 };
 
 static const struct row rows[] = {
@@ -101,16 +100,15 @@ static const struct row rows[] = {
 	  SVC("web", "'metallb.io/ip-allocated-from-pool': 'lan'",
 	      "'type': 'ClusterIP', 'clusterIP': '198.19.0.10'", ING("192.0.2.200")),
 	  NULL, RECONCILE_RELEASED, RECONCILE_REASON_NONE, "", 0, "", 1 },
-	{ "deleted: released", "[" LAN "]", ADV_ALL, "[" SVC("web", "", V4SPEC, "") "]", NULL,
-	  NULL, RECONCILE_RELEASED, RECONCILE_REASON_NONE, "", 0, "", -1 },
+	{ "deleted: released", "[" LAN "]", ADV_ALL, "[" SVC("web", "", V4SPEC, "") "]", NULL, NULL,
+	  RECONCILE_RELEASED, RECONCILE_REASON_NONE, "", 0, "", -1 },
 	{ "other class ignored", "[" LAN "]", ADV_ALL, "[]",
 	  SVC("web", "", V4SPEC ", 'loadBalancerClass': 'other.io/lb'", ""), NULL,
 	  RECONCILE_IGNORED, RECONCILE_REASON_NONE, "", 0, "", 0 },
 	{ "our class served", "[" LAN "]", ADV_ALL, "[]",
 	  SVC("web", "", V4SPEC ", 'loadBalancerClass': 'l2lb.io/lb'", ""), "l2lb.io/lb",
 	  RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "192.0.2.200", 0, "lan", 1 },
-	{ "class changed away: released", "[" LAN "]", ADV_ALL,
-	  "[" SVC("web", "", V4SPEC, "") "]",
+	{ "class changed away: released", "[" LAN "]", ADV_ALL, "[" SVC("web", "", V4SPEC, "") "]",
 	  SVC("web", "'metallb.io/ip-allocated-from-pool': 'lan'",
 	      V4SPEC ", 'loadBalancerClass': 'other.io/lb'", ING("192.0.2.200")),
 	  NULL, RECONCILE_RELEASED, RECONCILE_REASON_NONE, "", 0, "", 1 },
@@ -128,9 +126,8 @@ static const struct row rows[] = {
 	      V4SPEC, ""),
 	  NULL, RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "192.0.2.202", -1u, "lan", 1 },
 	{ "spec.loadBalancerIP, deprecated", "[" LAN "]", ADV_ALL, "[]",
-	  SVC("web", "", V4SPEC ", 'loadBalancerIP': '192.0.2.201'", ""), NULL,
-	  RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "192.0.2.201", RECONCILE_WARN_DEPRECATED,
-	  "lan", 1 },
+	  SVC("web", "", V4SPEC ", 'loadBalancerIP': '192.0.2.201'", ""), NULL, RECONCILE_ASSIGNED,
+	  RECONCILE_REASON_NONE, "192.0.2.201", RECONCILE_WARN_DEPRECATED, "lan", 1 },
 	{ "requested from a manual pool", "[" LAN "," MANUAL "]", ADV_ALL, "[]",
 	  SVC("web", "'metallb.io/loadBalancerIPs': '198.51.100.15'", V4SPEC, ""), NULL,
 	  RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "198.51.100.15", 0, "manual", 1 },
@@ -151,8 +148,8 @@ static const struct row rows[] = {
 	  SVC("web", "'metallb.io/loadBalancerIPs': '192.0.2.202'", V4SPEC, ING("192.0.2.200")),
 	  NULL, RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "192.0.2.202", 0, "lan", 1 },
 	{ "address-pool chosen", "[" LAN "," MANUAL "]", ADV_ALL, "[]",
-	  SVC("web", "'metallb.io/address-pool': 'manual'", V4SPEC, ""), NULL,
-	  RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "198.51.100.10", 0, "manual", 1 },
+	  SVC("web", "'metallb.io/address-pool': 'manual'", V4SPEC, ""), NULL, RECONCILE_ASSIGNED,
+	  RECONCILE_REASON_NONE, "198.51.100.10", 0, "manual", 1 },
 	{ "address-pool (old prefix) warns", "[" LAN "," MANUAL "]", ADV_ALL, "[]",
 	  SVC("web", "'metallb.universe.tf/address-pool': 'manual'", V4SPEC, ""), NULL,
 	  RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "198.51.100.10", RECONCILE_WARN_DEPRECATED,
@@ -166,17 +163,18 @@ static const struct row rows[] = {
 	  RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "198.51.100.10", 0, "manual", 1 },
 	{ "address-pool changed to unknown: old kept", "[" LAN "]", ADV_ALL,
 	  "[" SVC("web", "", V4SPEC, "") "]",
-	  SVC("web", "'metallb.io/address-pool': 'nope', 'metallb.io/ip-allocated-from-pool': 'lan'",
+	  SVC("web",
+	      "'metallb.io/address-pool': 'nope', 'metallb.io/ip-allocated-from-pool': 'lan'",
 	      V4SPEC, ING("192.0.2.200")),
 	  NULL, RECONCILE_FAILED, RECONCILE_REASON_UNKNOWN_POOL, "192.0.2.200", 0, "lan", 0 },
-	{ "no pool auto-assigns", "[" MANUAL "]", ADV_ALL, "[]", SVC("web", "", V4SPEC, ""),
-	  NULL, RECONCILE_FAILED, RECONCILE_REASON_NO_POOL, "", 0, "", 0 },
+	{ "no pool auto-assigns", "[" MANUAL "]", ADV_ALL, "[]", SVC("web", "", V4SPEC, ""), NULL,
+	  RECONCILE_FAILED, RECONCILE_REASON_NO_POOL, "", 0, "", 0 },
 	{ "exhausted", "[" TINY "]", ADV_ALL, "[" SVC("a", "", V4SPEC, "") "]",
-	  SVC("web", "", V4SPEC, ""), NULL, RECONCILE_FAILED, RECONCILE_REASON_EXHAUSTED, "", 0,
-	  "", 0 },
+	  SVC("web", "", V4SPEC, ""), NULL, RECONCILE_FAILED, RECONCILE_REASON_EXHAUSTED, "", 0, "",
+	  0 },
 	{ "next pool when the first is full", "[" LAN4 "," TINY "]", ADV_ALL,
 	  "[" SVC("a", "", V4SPEC, "") "," SVC("b", "", V4SPEC, "") "," SVC("c", "", V4SPEC,
-									 "") "]",
+									    "") "]",
 	  SVC("web", "", V4SPEC, ""), NULL, RECONCILE_ASSIGNED, RECONCILE_REASON_NONE,
 	  "198.51.100.1", 0, "tiny", 1 },
 	{ "shared with the same key", "[" LAN "]", ADV_ALL,
@@ -187,18 +185,22 @@ static const struct row rows[] = {
 	      ""),
 	  NULL, RECONCILE_ASSIGNED, RECONCILE_REASON_NONE, "192.0.2.200", 0, "lan", 1 },
 	{ "sharing refused: same port", "[" LAN "]", ADV_ALL,
-	  "[" SVC("a", "'metallb.io/allow-shared-ip': 'k', 'metallb.io/loadBalancerIPs': "
-		       "'192.0.2.200'",
+	  "[" SVC("a",
+		  "'metallb.io/allow-shared-ip': 'k', 'metallb.io/loadBalancerIPs': "
+		  "'192.0.2.200'",
 		  V4SPEC, "") "]",
-	  SVC("web", "'metallb.io/allow-shared-ip': 'k', 'metallb.io/loadBalancerIPs': '192.0.2.200'",
+	  SVC("web",
+	      "'metallb.io/allow-shared-ip': 'k', 'metallb.io/loadBalancerIPs': '192.0.2.200'",
 	      V4SPEC, ""),
 	  NULL, RECONCILE_FAILED, RECONCILE_REASON_SHARING_REFUSED, "", 0, "", 0 },
 	{ "sharing refused: different key", "[" LAN "]", ADV_ALL,
-	  "[" SVC("a", "'metallb.io/allow-shared-ip': 'k', 'metallb.io/loadBalancerIPs': "
-		       "'192.0.2.200'",
+	  "[" SVC("a",
+		  "'metallb.io/allow-shared-ip': 'k', 'metallb.io/loadBalancerIPs': "
+		  "'192.0.2.200'",
 		  V4SPEC, "") "]",
-	  SVC("web", "'metallb.io/allow-shared-ip': 'other', 'metallb.io/loadBalancerIPs': "
-		     "'192.0.2.200'",
+	  SVC("web",
+	      "'metallb.io/allow-shared-ip': 'other', 'metallb.io/loadBalancerIPs': "
+	      "'192.0.2.200'",
 	      "'type': 'LoadBalancer', 'clusterIP': '198.19.0.10', 'ipFamilies': ['IPv4'], "
 	      "'ports': [{'port': 443, 'protocol': 'TCP'}]",
 	      ""),
@@ -219,8 +221,7 @@ static const struct row rows[] = {
 	  SVC("web", "", DUAL("RequireDualStack"), ""), NULL, RECONCILE_FAILED,
 	  RECONCILE_REASON_NO_FAMILY, "", 0, "", 0 },
 	{ "no cluster IP: no address", "[" LAN "]", ADV_ALL, "[]",
-	  SVC("web", "",
-	      "'type': 'LoadBalancer', 'ports': [{'port': 80, 'protocol': 'TCP'}]", ""),
+	  SVC("web", "", "'type': 'LoadBalancer', 'ports': [{'port': 80, 'protocol': 'TCP'}]", ""),
 	  NULL, RECONCILE_FAILED, RECONCILE_REASON_NO_CLUSTER_IP, "", 0, "", 0 },
 	{ "no L2Advertisement: assigned with a warning", "[" LAN "]", NO_ADV, "[]",
 	  SVC("web", "", V4SPEC, ""), NULL, RECONCILE_ASSIGNED, RECONCILE_REASON_NONE,
@@ -243,6 +244,17 @@ static const struct row rows[] = {
 	{ "pool deleted, none left: ingress cleared", "[" MANUAL "]", ADV_ALL, "[]",
 	  SVC("web", "'metallb.io/ip-allocated-from-pool': 'lan'", V4SPEC, ING("192.0.2.200")),
 	  NULL, RECONCILE_FAILED, RECONCILE_REASON_NO_POOL, "", 0, "", 1 },
+	{ "pool named by address-pool deleted: ingress cleared", "[" LAN "]", ADV_ALL, "[]",
+	  SVC("web",
+	      "'metallb.io/address-pool': 'temp', 'metallb.io/ip-allocated-from-pool': 'temp'",
+	      V4SPEC, ING("198.51.100.100")),
+	  NULL, RECONCILE_FAILED, RECONCILE_REASON_UNKNOWN_POOL, "", 0, "", 1 },
+	{ "address-pool's pool shrank: address kept with a warning",
+	  "[" POOL("lan", "{'addresses': ['192.0.2.210/32']}") "]", ADV_ALL, "[]",
+	  SVC("web", "'metallb.io/address-pool': 'lan', 'metallb.io/ip-allocated-from-pool': 'lan'",
+	      V4SPEC, ING("192.0.2.200")),
+	  NULL, RECONCILE_UNCHANGED, RECONCILE_REASON_NONE, "192.0.2.200",
+	  RECONCILE_WARN_OUTSIDE_POOL, "lan", 0 },
 	{ "pool refused (invalid) keeps its addresses",
 	  "[" POOL("lan", "{'addresses': ['garbage']}") "]", ADV_ALL, "[]",
 	  SVC("web", "'metallb.io/ip-allocated-from-pool': 'lan'", V4SPEC, ING("192.0.2.200")),
@@ -271,8 +283,8 @@ START_TEST(test_table)
 	json_array_foreach(pre, i, p)
 	{
 		struct reconcile_result r;
-		const char *name = json_string_value(
-			json_object_get(json_object_get(p, "metadata"), "name"));
+		const char *name =
+			json_string_value(json_object_get(json_object_get(p, "metadata"), "name"));
 		char key[128];
 		snprintf(key, sizeof(key), "default/%s", name);
 		reconcile_service(key, p, cfg, ip, t->lb_class, NULL, &r);
@@ -358,8 +370,8 @@ START_TEST(test_restart_moves_nothing)
 {
 	struct mlb_config *cfg = build("[" LAN "]", ADV_ALL);
 	struct ipam *ip = ipam_new();
-	json_t *a = J(SVC("a", "'metallb.io/ip-allocated-from-pool': 'lan'", V4SPEC,
-			  ING("192.0.2.202")));
+	json_t *a = J(
+		SVC("a", "'metallb.io/ip-allocated-from-pool': 'lan'", V4SPEC, ING("192.0.2.202")));
 	json_t *b = J("{'metadata': {'name': 'b', 'namespace': 'default', "
 		      "'creationTimestamp': '2026-01-02T00:00:00Z'}, 'spec': {" V4SPEC
 		      "}, 'status': {}}");

@@ -1,0 +1,319 @@
+#!/bin/sh
+# check-controller.sh: l2lb-controller against kubesim (HTTPS, token), driven with kubectl:
+# pools and services from YAML, ingress IPs, annotations, Events, pool status, restart safety,
+# two replicas with one acting, a pool deleted in use, a bad pool refused while others work.
+set -u
+: "${L2LB_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${L2LB_BUILD:=$L2LB_TOP/build}"
+. "$L2LB_TOP/test/lib.sh"
+
+CTL=$L2LB_BUILD/bin/l2lb-controller
+if ! command -v kubectl >/dev/null 2>&1; then
+	echo "skip: kubectl not found"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 77
+fi
+if [ ! -x "$CTL" ]; then
+	echo "skip: $CTL not built"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 77
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/l2lb-ctl.$$.XXXXXX")
+PIDS=""
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		t_wait 5 sh -c "! kill -0 $p" || kill -9 "$p" 2>/dev/null
+	done
+	kubesim_stop
+	[ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+kubesim_start "$WORK/sim" || {
+	echo "FAIL kubesim did not start"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+}
+K() { kubectl "$@"; }
+NS=l2lb-system
+
+# start_ctl NAME: runs a replica with fast lease timings; its pid goes to $WORK/NAME.pid.
+start_ctl() {
+	"$CTL" --kubeconfig "$KUBECONFIG" --namespace $NS --identity "$1" --metrics-addr "" \
+		--lease-duration 3s --renew-deadline 2s --retry-period 500ms --log-level debug \
+		>>"$WORK/$1.log" 2>&1 &
+	echo $! >"$WORK/$1.pid"
+	PIDS="$PIDS $!"
+}
+stop_ctl() { # NAME [SIGNAL]; returns the exit status
+	_p=$(cat "$WORK/$1.pid")
+	kill "-${2:-TERM}" "$_p" 2>/dev/null
+	wait "$_p" 2>/dev/null
+}
+
+ingress() { K get svc "$1" -o jsonpath='{.status.loadBalancer.ingress[*].ip}' 2>/dev/null; }
+ingress_is() { [ "$(ingress "$1")" = "$2" ]; }
+pool_ann() { K get svc "$1" -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}'; }
+# event_on KIND/NAME REASON [TEXT]: an Event with that reason (and message text) on the object
+events() {
+	K get events -A -o jsonpath='{range .items[*]}{.involvedObject.kind}/{.involvedObject.name} {.type} {.reason} {.reportingInstance} {.message}{"\n"}{end}'
+}
+event_on() { events | grep "^$1 [A-Za-z]* $2 " | grep -q -- "${3:-}"; }
+holder() { K get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+
+# svc NAME [ANNOTATIONS...] -- [SPEC LINES...]: a LoadBalancer service from YAML
+svc() {
+	_name=$1
+	shift
+	{
+		echo "apiVersion: v1"
+		echo "kind: Service"
+		echo "metadata:"
+		echo "  name: $_name"
+		echo "  namespace: default"
+		echo "  annotations:"
+		echo "    test: \"1\""
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do
+			echo "    $1"
+			shift
+		done
+		[ $# -gt 0 ] && shift
+		echo "spec:"
+		echo "  type: LoadBalancer"
+		echo "  selector: {app: $_name}"
+		_ports=0
+		for l in "$@"; do
+			case $l in ports:*) _ports=1 ;; esac
+			echo "  $l"
+		done
+		[ $_ports = 1 ] || echo "  ports: [{port: 80, protocol: TCP}]"
+	} >"$WORK/svc-$_name.yaml"
+	K apply -f "$WORK/svc-$_name.yaml" >/dev/null
+}
+
+check() { # NAME CMD...: one result
+	_n=$1
+	shift
+	if "$@"; then t_ok "$_n"; else t_fail "$_n" "$(echo "$*" | cut -c1-120)"; fi
+}
+wait_check() { # NAME SECONDS CMD...
+	_n=$1
+	_s=$2
+	shift 2
+	if t_wait "$_s" "$@"; then t_ok "$_n"; else t_fail "$_n" "timed out: $(echo "$*" | cut -c1-120)"; fi
+}
+
+# ---- flags ----
+"$CTL" --help >"$WORK/help" 2>&1
+ok=1
+for f in --kubeconfig --namespace --lb-class --log-level --lease-duration --renew-deadline \
+	--retry-period --metrics-addr --qps --burst --identity; do
+	grep -q -- "$f" "$WORK/help" || ok=0
+done
+check "--help documents every flag" [ $ok = 1 ]
+"$CTL" --frobnicate >"$WORK/bad" 2>&1
+rc=$?
+check "unknown flag: exit 2, one line" [ $rc = 2 ] && [ "$(wc -l <"$WORK/bad")" = 1 ]
+
+# ---- set-up: CRDs and pools from YAML ----
+K apply -f "$L2LB_TOP/deploy/crds/" >/dev/null || {
+	t_fail "CRDs apply" "kubectl apply deploy/crds failed"
+	t_summary
+	exit 1
+}
+K create namespace $NS >/dev/null
+cat >"$WORK/pools.yaml" <<EOF
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: lan, namespace: $NS}
+spec:
+  addresses: [192.0.2.200-192.0.2.219, "2001:db8::200-2001:db8::20f"]
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: manual, namespace: $NS}
+spec:
+  addresses: [198.51.100.10-198.51.100.19]
+  autoAssign: false
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: lan-only, namespace: $NS}
+spec:
+  ipAddressPools: [lan]
+EOF
+check "pools applied with kubectl" sh -c "kubectl apply -f '$WORK/pools.yaml' >/dev/null"
+
+start_ctl a
+wait_check "replica a takes the lease" 15 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
+
+# ---- basic allocation ----
+svc web1
+wait_check "first service gets the lowest address" 15 ingress_is web1 192.0.2.200
+check "ip-allocated-from-pool annotation" [ "$(pool_ann web1)" = lan ]
+wait_check "IPAllocated event" 10 event_on Service/web1 IPAllocated 192.0.2.200
+
+# ---- requested addresses and precedence ----
+svc req1 "metallb.io/loadBalancerIPs: 192.0.2.205"
+wait_check "metallb.io/loadBalancerIPs honoured" 10 ingress_is req1 192.0.2.205
+svc req2 "metallb.universe.tf/loadBalancerIPs: 192.0.2.206"
+wait_check "metallb.universe.tf/loadBalancerIPs honoured" 10 ingress_is req2 192.0.2.206
+wait_check "deprecated prefix: Warning event naming the new one" 10 \
+	event_on Service/req2 DeprecatedAnnotation "use metallb.io/loadBalancerIPs"
+svc req3 "metallb.io/loadBalancerIPs: 192.0.2.207" "metallb.universe.tf/loadBalancerIPs: 192.0.2.208"
+wait_check "metallb.io wins over metallb.universe.tf" 10 ingress_is req3 192.0.2.207
+svc req4 -- "loadBalancerIP: 192.0.2.204"
+wait_check "spec.loadBalancerIP honoured" 10 ingress_is req4 192.0.2.204
+wait_check "spec.loadBalancerIP: deprecation Warning" 10 event_on Service/req4 DeprecatedAnnotation loadBalancerIP
+svc req5 "metallb.io/loadBalancerIPs: 203.0.113.9"
+wait_check "requested address in no pool: AllocationFailed" 10 \
+	event_on Service/req5 AllocationFailed "not in any"
+check "... and no ingress" [ -z "$(ingress req5)" ]
+
+# ---- address-pool, both prefixes; a pool without L2Advertisement ----
+svc man1 "metallb.io/address-pool: manual"
+wait_check "metallb.io/address-pool picks a manual pool" 10 ingress_is man1 198.51.100.10
+check "annotation names that pool" [ "$(pool_ann man1)" = manual ]
+wait_check "pool without L2Advertisement: NotAnnounced warning" 10 event_on Service/man1 NotAnnounced manual
+svc man2 "metallb.universe.tf/address-pool: manual"
+wait_check "metallb.universe.tf/address-pool honoured" 10 ingress_is man2 198.51.100.11
+wait_check "... with a deprecation Warning" 10 event_on Service/man2 DeprecatedAnnotation address-pool
+svc man3 "metallb.io/address-pool: nosuch"
+wait_check "unknown address-pool: AllocationFailed" 10 event_on Service/man3 AllocationFailed nosuch
+
+# ---- sharing ----
+svc sha "metallb.io/allow-shared-ip: k1" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
+	"ports: [{port: 80, protocol: TCP}]"
+svc shb "metallb.universe.tf/allow-shared-ip: k1" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
+	"ports: [{port: 443, protocol: TCP}]"
+wait_check "allow-shared-ip: same key, other port shares" 10 ingress_is shb 192.0.2.209
+check "... the first keeps it" ingress_is sha 192.0.2.209
+svc shc "metallb.io/allow-shared-ip: k1" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
+	"ports: [{port: 80, protocol: TCP}]"
+wait_check "allow-shared-ip: same port refused" 10 event_on Service/shc AllocationFailed 192.0.2.209
+svc shd "metallb.io/allow-shared-ip: other" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
+	"ports: [{port: 8080, protocol: TCP}]"
+wait_check "allow-shared-ip: different key refused" 10 event_on Service/shd AllocationFailed 192.0.2.209
+check "... refused services have no ingress" [ -z "$(ingress shc)$(ingress shd)" ]
+
+# ---- families ----
+svc dual1 -- "ipFamilyPolicy: RequireDualStack" "ipFamilies: [IPv4, IPv6]"
+wait_check "RequireDualStack: both from one pool, IPv4 first" 10 ingress_is dual1 "192.0.2.201 2001:db8::200"
+svc dual2 -- "ipFamilyPolicy: PreferDualStack" "ipFamilies: [IPv6, IPv4]"
+wait_check "PreferDualStack IPv6-primary: IPv4 still listed first" 10 ingress_is dual2 "192.0.2.202 2001:db8::201"
+svc six -- "ipFamilyPolicy: SingleStack" "ipFamilies: [IPv6]"
+wait_check "SingleStack IPv6: one IPv6 address" 10 ingress_is six "2001:db8::202"
+svc dualman "metallb.io/address-pool: manual" -- "ipFamilyPolicy: RequireDualStack" "ipFamilies: [IPv4, IPv6]"
+wait_check "RequireDualStack from an IPv4-only pool fails" 10 event_on Service/dualman AllocationFailed IPv6
+
+# ---- load balancer class ----
+svc other -- "loadBalancerClass: example.com/other"
+svc after1
+wait_check "a later service is served" 10 ingress_is after1 192.0.2.203
+check "another class is left alone" [ -z "$(ingress other)" ]
+
+# ---- requested address changes ----
+K annotate svc req1 --overwrite metallb.io/loadBalancerIPs=192.0.2.200 >/dev/null
+wait_check "change to an address in use: AllocationFailed" 10 event_on Service/req1 AllocationFailed "in use"
+check "... and the old address is kept" ingress_is req1 192.0.2.205
+K annotate svc req1 --overwrite metallb.io/loadBalancerIPs=198.51.100.15 >/dev/null
+wait_check "change to a free address moves it (another pool)" 10 ingress_is req1 198.51.100.15
+wait_check "... annotation follows" 10 sh -c "[ \"\$(kubectl get svc req1 -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}')\" = manual ]"
+
+# ---- type change and delete free the address ----
+K patch svc web1 --type merge -p '{"spec":{"type":"ClusterIP","allocateLoadBalancerNodePorts":null}}' >/dev/null 2>&1 ||
+	K patch svc web1 --type merge -p '{"spec":{"type":"ClusterIP"}}' >/dev/null
+wait_check "type ClusterIP: ingress cleared" 10 sh -c "[ -z \"\$(kubectl get svc web1 -o jsonpath='{.status.loadBalancer.ingress}')\" ]"
+wait_check "... and the annotation removed" 10 sh -c "[ -z \"\$(kubectl get svc web1 -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}')\" ]"
+svc after2
+wait_check "the freed address is handed out again" 10 ingress_is after2 192.0.2.200
+K delete svc req4 >/dev/null
+svc after3 "metallb.io/loadBalancerIPs: 192.0.2.204"
+wait_check "a deleted service's address is free" 10 ingress_is after3 192.0.2.204
+
+# ---- pool status ----
+v4=$(K get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' |
+	tr ' ' '\n' | grep '^192\.0\.2\.' | sort -u | wc -l)
+pool_status_ok() {
+	[ "$(K get ipaddresspool -n $NS lan -o jsonpath='{.status.assignedIPv4}/{.status.availableIPv4}/{.status.assignedIPv6}/{.status.availableIPv6}')" = "$v4/$((20 - v4))/3/13" ]
+}
+wait_check "IPAddressPool status: assigned/available per family" 10 pool_status_ok
+
+# ---- malformed pool refused, others keep working ----
+cat >"$WORK/bad.yaml" <<EOF
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: overlapping, namespace: $NS}
+spec:
+  addresses: [192.0.2.218/31]
+EOF
+K apply -f "$WORK/bad.yaml" >/dev/null
+wait_check "overlapping pool refused with an Event" 10 event_on IPAddressPool/overlapping InvalidConfiguration overlap
+svc after4
+wait_check "other pools keep working" 10 ingress_is after4 192.0.2.205
+
+# ---- restart: nothing moves ----
+snapshot() {
+	K get svc -o jsonpath='{range .items[*]}{.metadata.name}={.status.loadBalancer.ingress[*].ip}@{.metadata.annotations.metallb\.io/ip-allocated-from-pool}{"\n"}{end}' | sort
+}
+snapshot >"$WORK/before"
+stop_ctl a
+check "SIGTERM: exit 0" [ $? = 0 ]
+check "SIGTERM: lease released" [ -z "$(holder)" ]
+# While it is down: a new service, and a newer service whose status claims req3's address.
+svc late
+svc thief
+K patch svc thief --subresource=status --type merge \
+	-p '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.207"}]}}}' >/dev/null
+grep -v '^late=\|^thief=' "$WORK/before" >"$WORK/before.cmp"
+start_ctl a
+wait_check "after restart the new service is served" 15 sh -c "[ -n \"\$(kubectl get svc late -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "conflict reported on the newer service" 10 event_on Service/thief AllocationConflict default/req3
+wait_check "the newer gets another address" 10 sh -c "ip=\$(kubectl get svc thief -o jsonpath='{.status.loadBalancer.ingress[*].ip}'); [ -n \"\$ip\" ] && [ \"\$ip\" != 192.0.2.207 ]"
+snapshot | grep -v '^late=\|^thief=' >"$WORK/after"
+check "restart moved nothing" cmp -s "$WORK/before.cmp" "$WORK/after"
+check "the new service did not take a held address" sh -c "! grep -q \"=$(ingress late)@\" '$WORK/before.cmp'"
+
+# ---- pool deleted while in use ----
+cat >"$WORK/temp.yaml" <<EOF
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: temp, namespace: $NS}
+spec:
+  addresses: [198.51.100.100/31]
+  autoAssign: false
+EOF
+K apply -f "$WORK/temp.yaml" >/dev/null
+svc tmp1 "metallb.io/address-pool: temp"
+wait_check "service on a temporary pool" 10 ingress_is tmp1 198.51.100.100
+K delete ipaddresspool -n $NS temp >/dev/null
+wait_check "pool deleted: ingress cleared" 10 ingress_is tmp1 ""
+wait_check "... and an AllocationFailed event says why" 10 event_on Service/tmp1 AllocationFailed temp
+
+# ---- two replicas, one acting ----
+start_ctl b
+wait_check "replica b sees a acting" 10 grep -q 'another replica acts.*holder=a' "$WORK/b.log"
+svc ha1
+wait_check "with two replicas a service is served" 10 sh -c "[ -n \"\$(kubectl get svc ha1 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+check "... by the acting replica only" sh -c "! grep -q 'address assigned' '$WORK/b.log'"
+snapshot >"$WORK/before-ha"
+stop_ctl a KILL
+wait_check "replica b takes over when a dies" 15 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = b ]"
+svc ha2
+wait_check "b serves new services" 10 sh -c "[ -n \"\$(kubectl get svc ha2 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+check "IPAllocated events before the handover came from a only" \
+	sh -c "! kubectl get events -o jsonpath='{range .items[*]}{.involvedObject.name} {.reason} {.reportingInstance}{\"\\n\"}{end}' | grep -q '^ha1 IPAllocated b'"
+snapshot | grep -v '^ha2=' >"$WORK/after-ha"
+check "handover moved nothing" cmp -s "$WORK/before-ha" "$WORK/after-ha"
+
+# ---- SIGUSR1 dumps pools ----
+kill -USR1 "$(cat "$WORK/b.pid")"
+wait_check "SIGUSR1 logs pool usage" 5 grep -q 'msg=pool name=lan assigned_ipv4=' "$WORK/b.log"
+
+stop_ctl b
+t_summary
