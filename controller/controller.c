@@ -547,7 +547,7 @@ static void collect(const json_t *obj, void *arg)
 	struct objlist *l = arg;
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 16;
-		const json_t **nv = realloc(l->v, nc * sizeof(*nv));
+		const json_t **nv = realloc(l->v, nc * sizeof(const json_t *));
 		if (nv == NULL)
 			return;
 		l->v = nv;
@@ -560,7 +560,7 @@ static void enqueue_all(struct controller *c)
 {
 	struct objlist l = { 0 };
 	informer_foreach(c->svc_inf, collect, &l);
-	qsort(l.v, l.n, sizeof(l.v[0]), reconcile_compare_age);
+	qsort(l.v, l.n, sizeof(const json_t *), reconcile_compare_age);
 	for (size_t i = 0; i < l.n; i++) {
 		char key[512];
 		if (informer_key(l.v[i], key, sizeof(key)) >= 0)
@@ -601,7 +601,7 @@ static void rebuild_config(struct controller *c)
 	informer_foreach(c->pool_inf, collect, &pools);
 	informer_foreach(c->adv_inf, collect, &advs);
 	/* Pools in age order, so that of two overlapping pools the older one stays. */
-	qsort(pools.v, pools.n, sizeof(pools.v[0]), reconcile_compare_age);
+	qsort(pools.v, pools.n, sizeof(const json_t *), reconcile_compare_age);
 	struct mlb_config *cfg = mlb_config_build(pools.v, pools.n, advs.v, advs.n);
 	free(pools.v);
 	free(advs.v);
@@ -654,7 +654,7 @@ static void restore(struct controller *c)
 	json_object_clear(c->svc_state);
 	struct objlist l = { 0 };
 	informer_foreach(c->svc_inf, collect, &l);
-	qsort(l.v, l.n, sizeof(l.v[0]), reconcile_compare_age);
+	qsort(l.v, l.n, sizeof(const json_t *), reconcile_compare_age);
 	size_t ok = 0, bad = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		char msg[512] = "", key[512];

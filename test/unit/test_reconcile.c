@@ -78,10 +78,10 @@ struct row {
 	const char *lb_class;
 	enum reconcile_outcome outcome;
 	enum reconcile_reason reason;
-	const char *addrs; /* "a,b" as the ingress should read, "" for none */
-	unsigned warnings;
-	const char *pool; /* annotation it should carry */
-	int write_status; /* -1: don't care */
+	const char *addrs;	/* "a,b" as the ingress should read, "" for none */
+	unsigned long warnings; /* -1u: do not care (long: no padding in the table) */
+	const char *pool;	/* annotation it should carry */
+	long write_status;	/* -1: do not care */
 };
 
 static const struct row rows[] = {
@@ -312,8 +312,8 @@ START_TEST(test_table)
 	}
 	ck_assert_msg(strcmp(got, t->addrs) == 0, "%s: addrs %s, want %s", t->name, got, t->addrs);
 	if (t->warnings != -1u)
-		ck_assert_msg(r.warnings == t->warnings, "%s: warnings %#x, want %#x (%s)", t->name,
-			      r.warnings, t->warnings, r.warning);
+		ck_assert_msg(r.warnings == t->warnings, "%s: warnings %#x, want %#lx (%s)",
+			      t->name, r.warnings, t->warnings, r.warning);
 	ck_assert_msg(strcmp(r.pool, t->pool) == 0, "%s: pool %s, want %s", t->name, r.pool,
 		      t->pool);
 	if (t->write_status >= 0)
@@ -341,7 +341,7 @@ START_TEST(test_restore_conflict)
 			  "'creationTimestamp': '2026-02-01T00:00:00Z'}, 'spec': {" V4SPEC
 			  "}, 'status': {" ING("192.0.2.201") "}}");
 	const json_t *v[2] = { newer, older };
-	qsort(v, 2, sizeof(v[0]), reconcile_compare_age);
+	qsort(v, 2, sizeof(v) / 2, reconcile_compare_age);
 	ck_assert_ptr_eq(v[0], older);
 	char msg[256] = "";
 	ck_assert_int_eq(reconcile_restore(v[0], ip, NULL, msg, sizeof(msg)), RESTORE_OK);
