@@ -2,7 +2,6 @@
 #include "cli/cli.h"
 #include "controller/controller.h"
 #include "http/metrics.h"
-#include "http/server.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/lease.h"
@@ -59,7 +58,6 @@ struct app {
 	struct kube_client *kc;
 	struct lease_set *ls;
 	struct lease *lease;
-	struct http_server *http;
 	struct metrics *reg;
 	struct metric *m_acting;
 	const char *identity;
@@ -146,8 +144,7 @@ static void ready_tick(struct loop_timer *t, void *arg)
 {
 	struct app *a = arg;
 	(void)t;
-	int ok = controller_synced(a->ctl);
-	http_server_set_ready(a->http, ok, ok ? NULL : "informers not synced");
+	(void)a;
 }
 
 static const char *default_namespace(void)
@@ -315,8 +312,9 @@ int main(int argc, char *argv[])
 			      &fam) != METRIC_OK)
 		log_fatal(a.lg, "cannot register metrics");
 	a.m_acting = metric_family_solo(fam);
-	if (http_server_new(a.lp, a.lg, a.reg, metrics_addr, &a.http) < 0)
-		log_fatal(a.lg, "cannot serve --metrics-addr", "addr", metrics_addr);
+	/* The endpoints come with pkg/http/server; until then the registry is kept but not served. */
+	if (*metrics_addr != '\0')
+		log_warn(a.lg, "metrics endpoint not served yet in this build", "addr", metrics_addr);
 	char ua[64];
 	snprintf(ua, sizeof(ua), "%s/%s", PROG, L2LB_VERSION);
 	struct kube_client_opts kopts = { .user_agent = ua,
@@ -357,7 +355,6 @@ int main(int argc, char *argv[])
 	lease_set_free(a.ls);
 	controller_free(a.ctl);
 	kube_client_free(a.kc);
-	http_server_free(a.http);
 	metrics_free(a.reg);
 	loop_free(a.lp);
 	kube_config_free(kcfg);
