@@ -312,9 +312,11 @@ int main(int argc, char *argv[])
 			      &fam) != METRIC_OK)
 		log_fatal(a.lg, "cannot register metrics");
 	a.m_acting = metric_family_solo(fam);
-	/* The endpoints come with pkg/http/server; until then the registry is kept but not served. */
-	if (*metrics_addr != '\0')
-		log_warn(a.lg, "metrics endpoint not served yet in this build", "addr", metrics_addr);
+	/* The endpoints come with pkg/http/server; until then the registry is kept but not served.
+	 */
+	if (metrics_addr != NULL && *metrics_addr != '\0')
+		log_warn(a.lg, "metrics endpoint not served yet in this build", "addr",
+			 metrics_addr);
 	char ua[64];
 	snprintf(ua, sizeof(ua), "%s/%s", PROG, L2LB_VERSION);
 	struct kube_client_opts kopts = { .user_agent = ua,

@@ -121,7 +121,12 @@ rc=$?
 check "unknown flag: exit 2, one line" [ $rc = 2 ] && [ "$(wc -l <"$WORK/bad")" = 1 ]
 
 # ---- set-up: CRDs and pools from YAML ----
-K apply -f "$L2LB_TOP/deploy/crds/" >/dev/null || {
+crd_files=""
+for f in "$L2LB_TOP"/deploy/crds/*.yaml; do
+	case $f in */kustomization.yaml) ;; *) crd_files="$crd_files -f $f" ;; esac
+done
+# shellcheck disable=SC2086
+K apply $crd_files >/dev/null || {
 	t_fail "CRDs apply" "kubectl apply deploy/crds failed"
 	t_summary
 	exit 1
