@@ -61,7 +61,7 @@ expect_eq() {
 	fi
 }
 
-expect_ok "CRDs install" k apply -k "$L2LB_TOP/deploy/crds/"
+expect_ok "CRDs install" k apply -f "$L2LB_TOP/deploy/crds/"
 t_wait 10 k get ipaddresspools -A
 k create namespace metallb-system >/dev/null 2>&1
 k create namespace team-a >/dev/null 2>&1
