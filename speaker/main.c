@@ -1,13 +1,19 @@
 /* l2lb-speaker: answers ARP and NDP for the LoadBalancer addresses this node is elected to
  * announce. */
 #include "cli/cli.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/leasefsm.h"
 #include "log/log.h"
 #include "loop/loop.h"
 #include "net/ifchoose.h"
 #include "net/link.h"
 #include "net/netaddr.h"
+#include "speaker/control.h"
+#include "speaker/dryrun.h"
 #include "speaker/responder.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +50,24 @@ struct speaker {
 	struct static_addr statics[MAX_STATIC];
 	size_t nstatics;
 	struct loop_signal sigterm, sigint;
+	/* Kubernetes mode */
+	struct kube_config *kcfg;
+	struct kube_client *kc, *lc, *pc;
+	struct control *ctl;
+	struct dryrun *dry;
+	int stopping;
+	uint64_t shutdown_timeout_ms;
+};
+
+/* The command line of Kubernetes mode, with its defaults. */
+struct kopts {
+	const char *node, *ns, *kubeconfig, *lb_class, *metrics_addr, *dry_run;
+	int64_t p_lease, p_renew, p_retry;
+	int64_t s_lease, s_renew, s_interval, s_retry;
+	int64_t rank_step, shutdown_timeout;
+	int api_loss_stop;
+	double qps;
+	long burst;
 };
 
 static void usage(FILE *f)
@@ -54,7 +78,40 @@ static void usage(FILE *f)
 		"Answers ARP and NDP on this node for the Service addresses it is elected to\n"
 		"announce, so the LAN sends that traffic here.\n"
 		"\n"
+		"Kubernetes mode (the default): watches Services, EndpointSlices, Nodes and, in\n"
+		"its namespace, IPAddressPools, L2Advertisements and Leases; elects one node per\n"
+		"service through a presence Lease per node and an ownership Lease per service.\n"
+		"Durations take a unit: 250ms, 1.5s.\n"
+		"\n"
 		"flags:\n"
+		"  --node-name NAME       this node (default $NODE_NAME); the lease holder identity\n"
+		"  --namespace NS         where leases, pools, advertisements and ServiceL2Status\n"
+		"                         live (default $POD_NAMESPACE, else the service account's\n"
+		"                         namespace file, else l2lb-system)\n"
+		"  --kubeconfig PATH      kubeconfig file (default $KUBECONFIG, else in-cluster,\n"
+		"                         else ~/.kube/config)\n"
+		"  --lb-class CLASS       also serve services with spec.loadBalancerClass CLASS\n"
+		"                         (default: only services without a class)\n"
+		"  --presence-lease-duration D  presence lease validity (default 1.5s)\n"
+		"  --presence-renew-deadline D  stop counting as present when no renewal\n"
+		"                         succeeded within D (default 1s)\n"
+		"  --presence-retry-period D    presence renewal period (default 250ms)\n"
+		"  --lease-duration D     service ownership lease validity (default 15s)\n"
+		"  --lease-renew-deadline D  give a service up when no renewal succeeded within D\n"
+		"                         (default 10s)\n"
+		"  --lease-renew-interval D  renew each held service lease every D (default 5s)\n"
+		"  --lease-retry-period D    retry failed service lease writes every D (default 2s)\n"
+		"  --rank-delay D         a candidate of rank r waits r*D after a lease became\n"
+		"                         free (default 1s)\n"
+		"  --api-loss keep|stop   when the presence lease cannot be renewed: keep answering\n"
+		"                         (default) or stop at its renew deadline\n"
+		"  --shutdown-timeout D   how long SIGTERM waits for leases to be released\n"
+		"                         (default 5s)\n"
+		"  --qps N, --burst N     client-side API rate limit (default 100 and 200)\n"
+		"  --metrics-addr ADDR    serve /metrics, /healthz, /readyz on ADDR (default :7473;\n"
+		"                         \"\" or 0 disables)\n"
+		"  --dry-run FILE         decide and write leases and status, but answer nothing:\n"
+		"                         keep FILE listing the addresses this node would answer for\n"
 		"  --static ADDR[@IFACE]  announce ADDR (IPv4 or IPv6) without Kubernetes until\n"
 		"                         SIGTERM/SIGINT; on IFACE, or else on every up interface\n"
 		"                         with an address whose subnet holds ADDR (repeatable;\n"
@@ -284,6 +341,233 @@ static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
 	return rc < 0 ? 1 : 0;
 }
 
+/* Parses "250ms", "1.5s" or "2m" into milliseconds in [1, 24 h]; 0, or -1 on garbage. */
+static int parse_duration(const char *str, int64_t *out)
+{
+	char *end;
+	double v = strtod(str, &end), mult;
+
+	if (end == str || !isfinite(v) || v <= 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else
+		return -1;
+	v *= mult;
+	if (v < 1 || v > 86400000.0)
+		return -1;
+	*out = (int64_t)llround(v);
+	return 0;
+}
+
+/* Lease timings must satisfy client-go's rules (leasefsm.h); says which flag is wrong. */
+static int check_timings(const struct kopts *ko)
+{
+	struct leasefsm_config p = { .identity = "x",
+				     .lease_ms = ko->p_lease,
+				     .renew_ms = ko->p_renew,
+				     .retry_ms = ko->p_retry };
+	struct leasefsm_config s = { .identity = "x",
+				     .lease_ms = ko->s_lease,
+				     .renew_ms = ko->s_renew,
+				     .retry_ms = ko->s_retry,
+				     .renew_interval_ms = ko->s_interval };
+	enum leasefsm_config_error pe = leasefsm_config_validate(&p);
+	enum leasefsm_config_error se = leasefsm_config_validate(&s);
+
+	if (pe != LEASEFSM_CONFIG_OK)
+		fprintf(stderr,
+			"%s: bad presence lease timings: %s (want duration > renew deadline > "
+			"1.2 * retry period)\n",
+			PROG, leasefsm_config_error_str(pe));
+	else if (se != LEASEFSM_CONFIG_OK)
+		fprintf(stderr,
+			"%s: bad service lease timings: %s (want duration > renew deadline > "
+			"renew interval >= retry period, renew deadline > 1.2 * retry period)\n",
+			PROG, leasefsm_config_error_str(se));
+	return pe == LEASEFSM_CONFIG_OK && se == LEASEFSM_CONFIG_OK ? 0 : -1;
+}
+
+/* The pod's namespace: $POD_NAMESPACE, the service account's file, else l2lb-system. */
+static const char *default_namespace(char *buf, size_t cap)
+{
+	const char *env = getenv("POD_NAMESPACE");
+	FILE *f;
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	f = fopen(KUBE_SA_DIR "/namespace", "r");
+	if (f != NULL) {
+		if (fgets(buf, (int)cap, f) != NULL) {
+			buf[strcspn(buf, " \r\n")] = '\0';
+			if (buf[0] != '\0') {
+				fclose(f);
+				return buf;
+			}
+		}
+		fclose(f);
+	}
+	return "l2lb-system";
+}
+
+static int k_announce(void *arg, const struct netaddr *addr, const int *ifx, size_t n)
+{
+	struct speaker *sp = arg;
+
+	return responder_announce(sp->resp, addr, ifx, n);
+}
+
+static void k_withdraw(void *arg, const struct netaddr *addr)
+{
+	struct speaker *sp = arg;
+
+	responder_withdraw(sp->resp, addr);
+}
+
+static void k_on_links(struct link_set *ls, int ifindex, void *arg)
+{
+	struct speaker *sp = arg;
+
+	(void)ls;
+	(void)ifindex;
+	control_links_changed(sp->ctl);
+}
+
+static void k_on_conflict(const struct responder_conflict *c, void *arg)
+{
+	struct speaker *sp = arg;
+
+	on_conflict(c, arg);
+	control_wire_conflict(sp->ctl, c->addr);
+}
+
+static void k_stopped(void *arg)
+{
+	struct speaker *sp = arg;
+
+	log_info(sp->lg, "leases released; exiting");
+	loop_stop(sp->lp);
+}
+
+static void k_on_signal(struct loop_signal *s, int signo, void *arg)
+{
+	struct speaker *sp = arg;
+
+	(void)s;
+	if (sp->stopping) {
+		log_warn(sp->lg, "second signal: exiting without releasing leases");
+		loop_stop(sp->lp);
+		return;
+	}
+	sp->stopping = 1;
+	log_info(sp->lg, "stopping: withdrawing addresses and releasing leases", "signal",
+		 signo == SIGTERM ? "TERM" : "INT");
+	control_shutdown(sp->ctl, sp->shutdown_timeout_ms, k_stopped, sp);
+}
+
+static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_interval_ms)
+{
+	char err[512];
+	char ua[64];
+
+	log_info(sp->lg, "starting", "version", L2LB_VERSION, "node", ko->node, "namespace", ko->ns,
+		 "api_loss", ko->api_loss_stop ? "stop" : "keep", "dry_run",
+		 ko->dry_run != NULL ? ko->dry_run : "no");
+	sp->shutdown_timeout_ms = (uint64_t)ko->shutdown_timeout;
+	sp->kcfg = kube_config_load(ko->kubeconfig, NULL, err, sizeof(err));
+	if (sp->kcfg == NULL)
+		log_fatal(sp->lg, "cannot load the Kubernetes configuration", "error", err);
+	sp->lp = loop_new();
+	if (sp->lp == NULL)
+		log_fatal(sp->lg, "cannot create the event loop");
+	if (loop_signal_start(sp->lp, &sp->sigterm, SIGTERM, k_on_signal, sp) < 0 ||
+	    loop_signal_start(sp->lp, &sp->sigint, SIGINT, k_on_signal, sp) < 0)
+		log_fatal(sp->lg, "cannot watch SIGTERM and SIGINT");
+	snprintf(ua, sizeof(ua), "l2lb-speaker/%s", L2LB_VERSION);
+	struct kube_client_opts co = { .user_agent = ua, .qps = ko->qps, .burst = (int)ko->burst };
+	sp->kc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &co);
+	/* Service lease writes: their own limiter; a hung write is given up well before the
+	 * renew deadline so it can be retried. */
+	struct kube_client_opts lo = co;
+	lo.timeout_ms = (uint32_t)(ko->s_renew / 2 < 5000 ? ko->s_renew / 2 : 5000);
+	sp->lc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &lo);
+	/* The presence lease: a few writes a second, never queued behind anything; an answer
+	 * later than the renew deadline is no answer at all. */
+	struct kube_client_opts po = { .user_agent = ua,
+				       .qps = -1,
+				       .timeout_ms = (uint32_t)ko->p_renew };
+	sp->pc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &po);
+	if (sp->kc == NULL || sp->lc == NULL || sp->pc == NULL)
+		log_fatal(sp->lg, "cannot set up the API client");
+	struct control_opts o = {
+		.node = ko->node,
+		.ns = ko->ns,
+		.lb_class = ko->lb_class,
+		.presence_lease_ms = ko->p_lease,
+		.presence_renew_ms = ko->p_renew,
+		.presence_retry_ms = ko->p_retry,
+		.svc_lease_ms = ko->s_lease,
+		.svc_renew_ms = ko->s_renew,
+		.svc_renew_interval_ms = ko->s_interval,
+		.svc_retry_ms = ko->s_retry,
+		.rank_step_ms = ko->rank_step,
+		.api_loss_stop = ko->api_loss_stop,
+		.lease_client = sp->lc,
+		.presence_client = sp->pc,
+	};
+	if (ko->dry_run != NULL) {
+		sp->dry = dryrun_new(sp->lg, ko->dry_run);
+		if (sp->dry == NULL)
+			log_fatal(sp->lg, "cannot start the dry run", "path", ko->dry_run);
+		o.announcer =
+			(struct control_announcer){ dryrun_announce, dryrun_withdraw, sp->dry };
+	} else {
+		struct responder_opts ro = {
+			.garp_interval_ms = garp_interval_ms,
+			.on_conflict = k_on_conflict,
+			.arg = sp,
+		};
+		log_capabilities(sp->lg);
+		sp->links = link_set_new(sp->lp, sp->lg, k_on_links, sp);
+		if (sp->links == NULL)
+			log_fatal(sp->lg, "cannot read the network links");
+		sp->resp = responder_new(sp->lp, sp->lg, sp->links, &ro);
+		if (sp->resp == NULL)
+			log_fatal(sp->lg, "out of memory");
+		o.links = sp->links;
+		o.announcer = (struct control_announcer){ k_announce, k_withdraw, sp };
+	}
+	sp->ctl = control_new(sp->lp, sp->lg, sp->kc, &o);
+	if (sp->ctl == NULL)
+		log_fatal(sp->lg, "cannot start the control plane");
+	if (ko->metrics_addr != NULL && ko->metrics_addr[0] != '\0' &&
+	    strcmp(ko->metrics_addr, "0") != 0)
+		log_warn(sp->lg,
+			 "not yet: --metrics-addr is accepted but not served (pkg/http server)",
+			 "addr", ko->metrics_addr);
+	if (control_start(sp->ctl) < 0)
+		log_fatal(sp->lg, "cannot start the informers");
+	int rc = loop_run(sp->lp);
+	if (rc < 0)
+		log_error(sp->lg, "event loop failed");
+	if (sp->resp != NULL)
+		log_counters(sp);
+	control_free(sp->ctl);
+	responder_free(sp->resp);
+	link_set_free(sp->links);
+	dryrun_free(sp->dry);
+	kube_client_free(sp->pc);
+	kube_client_free(sp->lc);
+	kube_client_free(sp->kc);
+	loop_free(sp->lp);
+	kube_config_free(sp->kcfg);
+	return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -292,8 +576,58 @@ int main(int argc, char *argv[])
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "static", required_argument, NULL, 's' },
 		{ "garp-interval", required_argument, NULL, 'g' },
+		{ "node-name", required_argument, NULL, 'N' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "kubeconfig", required_argument, NULL, 'k' },
+		{ "lb-class", required_argument, NULL, 'c' },
+		{ "presence-lease-duration", required_argument, NULL, 1 },
+		{ "presence-renew-deadline", required_argument, NULL, 2 },
+		{ "presence-retry-period", required_argument, NULL, 3 },
+		{ "lease-duration", required_argument, NULL, 4 },
+		{ "lease-renew-deadline", required_argument, NULL, 5 },
+		{ "lease-renew-interval", required_argument, NULL, 6 },
+		{ "lease-retry-period", required_argument, NULL, 7 },
+		{ "rank-delay", required_argument, NULL, 8 },
+		{ "shutdown-timeout", required_argument, NULL, 9 },
+		{ "api-loss", required_argument, NULL, 'a' },
+		{ "qps", required_argument, NULL, 'q' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "metrics-addr", required_argument, NULL, 'm' },
+		{ "dry-run", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const dur_names[] = {
+		NULL,
+		"presence-lease-duration",
+		"presence-renew-deadline",
+		"presence-retry-period",
+		"lease-duration",
+		"lease-renew-deadline",
+		"lease-renew-interval",
+		"lease-retry-period",
+		"rank-delay",
+		"shutdown-timeout",
+	};
+	char nsbuf[256];
+	struct kopts ko = {
+		.node = getenv("NODE_NAME"),
+		.metrics_addr = ":7473",
+		.p_lease = 1500,
+		.p_renew = 1000,
+		.p_retry = 250,
+		.s_lease = 15000,
+		.s_renew = 10000,
+		.s_interval = 5000,
+		.s_retry = 2000,
+		.rank_step = 1000,
+		.shutdown_timeout = 5000,
+		.qps = 100,
+		.burst = 200,
+	};
+	int64_t *durs[] = { NULL,	   &ko.p_lease,		&ko.p_renew,	&ko.p_retry,
+			    &ko.s_lease,   &ko.s_renew,		&ko.s_interval, &ko.s_retry,
+			    &ko.rank_step, &ko.shutdown_timeout };
+	long qps = 100;
 	static struct speaker sp;
 	enum log_level level = LOG_LEVEL_INFO;
 	long garp_secs = 0;
@@ -328,6 +662,65 @@ int main(int argc, char *argv[])
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		case 1:
+		case 2:
+		case 3:
+		case 4:
+		case 5:
+		case 6:
+		case 7:
+		case 8:
+		case 9:
+			if (parse_duration(optarg, durs[c]) < 0) {
+				fprintf(stderr,
+					"%s: bad --%s %s: want a duration such as 250ms or 1.5s\n",
+					PROG, dur_names[c], optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'N':
+			ko.node = optarg;
+			break;
+		case 'n':
+			ko.ns = optarg;
+			break;
+		case 'k':
+			ko.kubeconfig = optarg;
+			break;
+		case 'c':
+			ko.lb_class = optarg;
+			break;
+		case 'm':
+			ko.metrics_addr = optarg;
+			break;
+		case 'd':
+			ko.dry_run = optarg;
+			break;
+		case 'a':
+			if (strcmp(optarg, "keep") != 0 && strcmp(optarg, "stop") != 0) {
+				fprintf(stderr, "%s: bad --api-loss %s: want keep or stop\n", PROG,
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			ko.api_loss_stop = strcmp(optarg, "stop") == 0;
+			break;
+		case 'q':
+			if (cli_parse_long(optarg, 1, 100000, &qps) < 0) {
+				fprintf(stderr,
+					"%s: bad --qps %s: want a whole number, 1 to 100000\n",
+					PROG, optarg);
+				return CLI_EXIT_USAGE;
+			}
+			ko.qps = (double)qps;
+			break;
+		case 'b':
+			if (cli_parse_long(optarg, 1, 100000, &ko.burst) < 0) {
+				fprintf(stderr,
+					"%s: bad --burst %s: want a whole number, 1 to 100000\n",
+					PROG, optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		default:
 			return cli_flag_error(PROG, c, argv);
 		}
@@ -336,15 +729,25 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "%s: unexpected argument %s (see --help)\n", PROG, argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
+	if (sp.nstatics == 0 && (ko.node == NULL || ko.node[0] == '\0')) {
+		fprintf(stderr,
+			"%s: no node name: set --node-name or $NODE_NAME (or use --static)\n",
+			PROG);
+		return CLI_EXIT_USAGE;
+	}
+	if (sp.nstatics == 0 && check_timings(&ko) < 0)
+		return CLI_EXIT_USAGE;
 	sp.lg = log_new(STDERR_FILENO, level);
 	if (sp.lg == NULL)
 		log_fatal(NULL, "out of memory");
-	int rc = 1;
-	if (sp.nstatics > 0)
+	int rc;
+	if (sp.nstatics > 0) {
 		rc = run_static(&sp, (uint64_t)garp_secs * 1000);
-	else
-		log_error(sp.lg, "not yet: Kubernetes mode lands with issue 7; use --static",
-			  "version", L2LB_VERSION);
+	} else {
+		if (ko.ns == NULL)
+			ko.ns = default_namespace(nsbuf, sizeof(nsbuf));
+		rc = run_kube(&sp, &ko, (uint64_t)garp_secs * 1000);
+	}
 	log_free(sp.lg);
 	return rc;
 }

@@ -33,7 +33,15 @@ expect 2 'bad --garp-interval -1' --garp-interval -1 --static 192.0.2.1
 expect 2 'bad --garp-interval 1s' --garp-interval 1s --static 192.0.2.1
 expect 2 'bad --log-level loud' --log-level loud
 expect 2 'unexpected argument extra' --static 192.0.2.1 extra
-expect 1 'not yet: Kubernetes mode' --log-level info
+expect 2 'no node name' --log-level info
+expect 2 'bad --api-loss maybe: want keep or stop' --node-name n1 --api-loss maybe
+expect 2 'bad --lease-duration 15: want a duration' --node-name n1 --lease-duration 15
+expect 2 'bad --presence-retry-period 0s' --node-name n1 --presence-retry-period 0s
+expect 2 'bad --qps 0' --node-name n1 --qps 0
+expect 0 '--api-loss keep\|stop' --help
+expect 0 '--node-name NAME' --help
+expect 2 'bad presence lease timings: ' --node-name n1 --presence-renew-deadline 2s
+expect 2 'bad service lease timings: ' --node-name n1 --lease-renew-interval 1s
 for a in --frobnicate "--static 192.0.2" "--garp-interval x"; do
 	# shellcheck disable=SC2086
 	n=$("$SPEAKER" $a 2>&1 | wc -l)

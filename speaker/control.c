@@ -1,0 +1,1546 @@
+/* control: the speaker's control plane (see control.h). */
+#include "speaker/control.h"
+
+#include "kube/informer.h"
+#include "kube/leasefsm.h"
+#include "mlb/mlb.h"
+#include "net/ifchoose.h"
+#include "speaker/eligibility.h"
+#include "speaker/leaseio.h"
+#include "speaker/leasename.h"
+#include "speaker/presence.h"
+#include "speaker/ranking.h"
+#include "speaker/takeover.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NBUCKETS      4096
+#define MAX_ADDRS     2	 /* one per family */
+#define MAX_IFS	      16 /* interfaces answering for one address */
+#define MAX_ADVS      64 /* advertisements applying to one pool */
+#define KEY_MAX	      (2 * 64 + 2)
+#define EXCLUDE_LABEL "node.kubernetes.io/exclude-from-external-load-balancers"
+
+static const struct kube_resource res_services = { "", "v1", "services", 1 };
+static const struct kube_resource res_slices = { "discovery.k8s.io", "v1", "endpointslices", 1 };
+static const struct kube_resource res_nodes = { "", "v1", "nodes", 0 };
+static const struct kube_resource res_pools = { "metallb.io", "v1beta1", "ipaddresspools", 1 };
+static const struct kube_resource res_advs = { "metallb.io", "v1beta1", "l2advertisements", 1 };
+static const struct kube_resource res_leases = { "coordination.k8s.io", "v1", "leases", 1 };
+static const struct kube_resource res_l2status = { "metallb.io", "v1beta1", "servicel2statuses",
+						   1 };
+static const struct kube_resource res_events = { "", "v1", "events", 1 };
+
+enum inf_id { INF_SERVICES, INF_SLICES, INF_NODES, INF_POOLS, INF_ADVS, INF_LEASES, INF_COUNT };
+
+/* One service this speaker tracks: a LoadBalancer service of ours, or one whose lease exists. */
+struct svc {
+	struct svc *next;  /* chain by key */
+	struct svc *lnext; /* chain by lease name */
+	struct control *c;
+	char ns[64], name[64], key[KEY_MAX];
+	char lease[LEASENAME_MAX];
+	char status_name[LEASENAME_MAX];
+	struct leasefsm *fsm;
+	struct kube_request *req; /* the lease write in flight */
+	struct kube_request *del; /* a stale lease's delete in flight */
+	struct loop_timer timer;
+	int campaigning;
+	/* Facts, from the last evaluation. */
+	int wanted; /* a LoadBalancer service of ours with an address */
+	int exists; /* the Service object exists (ours or not) */
+	struct netaddr addrs[MAX_ADDRS];
+	size_t naddrs;
+	int ifx[MAX_ADDRS][MAX_IFS];
+	size_t nifx[MAX_ADDRS];
+	char ifnames[MAX_IFS][IF_NAME_MAX];
+	size_t nifnames;
+	int eligible, rank, outscored;
+	enum eligibility_reason why;
+	char uid[64];
+	struct eligibility_endpoint *eps;
+	size_t neps, capeps;
+	/* State. */
+	int announcing;
+	int wire_conflict;
+	int status_ours; /* status and event written for the current leadership */
+	int seen;	 /* found in the current evaluation */
+	enum takeover_decision last;
+	int last_logged_why; /* -1: none */
+};
+
+/* One node as the evaluation sees it (borrowed from the informer cache). */
+struct node_view {
+	const char *name;
+	const json_t *labels;
+	int excluded, netunavail, live;
+};
+
+struct control {
+	struct loop *lp;
+	struct log *lg;
+	struct kube_client *kc;
+	struct kube_client *lc; /* service lease writes */
+	struct kube_client *pc; /* presence lease writes */
+	char node[LEASEFSM_HOLDER_MAX];
+	char ns[64];
+	char *lb_class;
+	struct control_opts o;
+	struct informer *inf[INF_COUNT];
+	int synced;
+	struct svc *by_key[NBUCKETS];
+	struct svc *by_lease[NBUCKETS];
+	size_t nsvcs;
+	struct presence *presence;
+	/* Our presence lease. */
+	struct leasefsm *pfsm;
+	char plase[LEASENAME_MAX];
+	struct kube_request *preq;
+	struct loop_timer ptimer;
+	int ever_present;
+	int api_ok;
+	int64_t own_seen_ms;		/* when the watch last showed our presence lease change */
+	struct loop_timer expiry_timer; /* a peer's presence lease expires */
+	struct loop_timer eval_timer;	/* coalesced re-evaluation */
+	int config_dirty;
+	struct mlb_config *cfg;
+	/* Graceful stop. */
+	int stopping;
+	struct loop_timer stop_timer;
+	void (*stop_done)(void *);
+	void *stop_arg;
+	int presence_released;
+	struct control_stats st;
+	/* Scratch for one evaluation. */
+	struct node_view *nodes;
+	struct ranking_node *rn; /* same capacity as nodes */
+	size_t nnodes, capnodes;
+	int pobserved;
+	int warned_l2status;
+};
+
+static int64_t now_ms(struct control *c)
+{
+	return (int64_t)loop_now_ms(c->lp);
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static unsigned hash_str(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % NBUCKETS;
+}
+
+static struct svc *svc_by_key(struct control *c, const char *key)
+{
+	for (struct svc *s = c->by_key[hash_str(key)]; s != NULL; s = s->next)
+		if (strcmp(s->key, key) == 0)
+			return s;
+	return NULL;
+}
+
+static struct svc *svc_by_lease(struct control *c, const char *lease)
+{
+	for (struct svc *s = c->by_lease[hash_str(lease)]; s != NULL; s = s->lnext)
+		if (strcmp(s->lease, lease) == 0)
+			return s;
+	return NULL;
+}
+
+static void svc_timer_cb(struct loop_timer *t, void *arg);
+static void svc_run(struct control *c, struct svc *s);
+static void schedule_eval(struct control *c);
+
+/* Returns the tracked service ns/name, creating it; NULL when the names are invalid or OOM. */
+static struct svc *svc_get(struct control *c, const char *ns, const char *name)
+{
+	char key[KEY_MAX];
+
+	if (snprintf(key, sizeof(key), "%s/%s", ns, name) >= (int)sizeof(key))
+		return NULL;
+	struct svc *s = svc_by_key(c, key);
+	if (s != NULL)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	if (leasename_service(ns, name, s->lease, sizeof(s->lease)) < 0) {
+		free(s);
+		return NULL;
+	}
+	/* The ServiceL2Status object shares the lease's unique suffix. */
+	snprintf(s->status_name, sizeof(s->status_name), "l2-%s", s->lease + strlen("l2lb-svc-"));
+	snprintf(s->ns, sizeof(s->ns), "%s", ns);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	memcpy(s->key, key, sizeof(key));
+	s->c = c;
+	s->rank = -1;
+	s->last_logged_why = -1;
+	s->last = TAKEOVER_IDLE;
+	unsigned h = hash_str(s->key), hl = hash_str(s->lease);
+	s->next = c->by_key[h];
+	c->by_key[h] = s;
+	s->lnext = c->by_lease[hl];
+	c->by_lease[hl] = s;
+	c->nsvcs++;
+	return s;
+}
+
+/* Frees s without unlinking it (the caller drops the tables). */
+static void svc_destroy(struct control *c, struct svc *s)
+{
+	loop_timer_stop(c->lp, &s->timer);
+	if (s->req != NULL)
+		kube_request_cancel(s->req);
+	if (s->del != NULL)
+		kube_request_cancel(s->del);
+	leasefsm_free(s->fsm);
+	free(s->eps);
+	free(s);
+}
+
+static void svc_free(struct control *c, struct svc *s)
+{
+	struct svc **pp;
+
+	for (pp = &c->by_key[hash_str(s->key)]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	for (pp = &c->by_lease[hash_str(s->lease)]; *pp != NULL; pp = &(*pp)->lnext)
+		if (*pp == s) {
+			*pp = s->lnext;
+			break;
+		}
+	c->nsvcs--;
+	svc_destroy(c, s);
+}
+
+/* ---- announcing ---- */
+
+static void set_announce(struct control *c, struct svc *s, int on)
+{
+	char a[NETADDR_STRLEN];
+
+	if (on) {
+		for (size_t i = 0; i < s->naddrs; i++)
+			c->o.announcer.announce(c->o.announcer.arg, &s->addrs[i], s->ifx[i],
+						s->nifx[i]);
+		if (!s->announcing) {
+			s->announcing = 1;
+			c->st.announcing++;
+			log_info(c->lg, "announcing", "service", s->key, "address",
+				 s->naddrs > 0 ? netaddr_format(&s->addrs[0], a, sizeof(a)) : "");
+		}
+		return;
+	}
+	if (!s->announcing)
+		return;
+	for (size_t i = 0; i < s->naddrs; i++)
+		c->o.announcer.withdraw(c->o.announcer.arg, &s->addrs[i]);
+	s->announcing = 0;
+	c->st.announcing--;
+	log_info(c->lg, "stopped announcing", "service", s->key);
+}
+
+/* ---- status and events ---- */
+
+static void l2status_done(const struct kube_error *err, json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	char buf[800];
+
+	(void)obj;
+	if (err->status == KUBE_OK || err->code == 404 || err->code == 409)
+		return;
+	log_warn(c->lg, "cannot write ServiceL2Status", "error",
+		 kube_error_str(err, buf, sizeof(buf)));
+}
+
+static json_t *l2status_body(struct control *c, struct svc *s, int with_status)
+{
+	json_t *ifs = json_array();
+
+	for (size_t i = 0; ifs != NULL && i < s->nifnames; i++)
+		json_array_append_new(ifs, json_pack("{s:s}", "name", s->ifnames[i]));
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}}", "apiVersion",
+			      "metallb.io/v1beta1", "kind", "ServiceL2Status", "metadata", "name",
+			      s->status_name, "namespace", c->ns, "labels", "metallb.io/node",
+			      c->node, "metallb.io/service-name", s->name,
+			      "metallb.io/service-namespace", s->ns);
+	if (o != NULL && with_status)
+		json_object_set_new(o, "status",
+				    json_pack("{s:s, s:s, s:s, s:o}", "node", c->node,
+					      "serviceName", s->name, "serviceNamespace", s->ns,
+					      "interfaces", ifs != NULL ? ifs : json_array()));
+	else
+		json_decref(ifs);
+	return o;
+}
+
+struct l2status_ctx {
+	struct control *c;
+	char name[LEASENAME_MAX];
+	json_t *body; /* the object with its status */
+};
+
+static void l2status_created(const struct kube_error *err, json_t *obj, void *arg)
+{
+	struct l2status_ctx *x = arg;
+	struct control *c = x->c;
+	char buf[800];
+
+	(void)obj;
+	if (err->status != KUBE_OK && err->code == 404) {
+		if (!c->warned_l2status)
+			log_warn(c->lg,
+				 "ServiceL2Status is not served (CRD missing?): not writing it",
+				 "error", kube_error_str(err, buf, sizeof(buf)));
+		c->warned_l2status = 1;
+	} else if (err->status != KUBE_OK && err->code != 409) {
+		log_warn(c->lg, "cannot create ServiceL2Status", "name", x->name, "error",
+			 kube_error_str(err, buf, sizeof(buf)));
+	} else {
+		/* Created, or it exists (a previous holder's): set labels and status to ours. */
+		json_t *md = json_pack("{s:O}", "metadata", json_object_get(x->body, "metadata"));
+		if (md != NULL && err->code == 409)
+			kube_client_patch(c->kc, &res_l2status, c->ns, x->name, NULL, md,
+					  l2status_done, c);
+		json_decref(md);
+		json_t *st = json_pack("{s:O}", "status", json_object_get(x->body, "status"));
+		if (st != NULL)
+			kube_client_patch(c->kc, &res_l2status, c->ns, x->name, "status", st,
+					  l2status_done, c);
+		json_decref(st);
+	}
+	json_decref(x->body);
+	free(x);
+}
+
+static void write_status(struct control *c, struct svc *s)
+{
+	struct l2status_ctx *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return;
+	x->c = c;
+	memcpy(x->name, s->status_name, sizeof(x->name));
+	x->body = l2status_body(c, s, 1);
+	if (x->body == NULL ||
+	    kube_client_create(c->kc, &res_l2status, c->ns, x->body, l2status_created, x) == NULL) {
+		json_decref(x->body);
+		free(x);
+	}
+}
+
+static void delete_status(struct control *c, struct svc *s)
+{
+	kube_client_delete(c->kc, &res_l2status, c->ns, s->status_name, l2status_done, c);
+}
+
+static void event_done(const struct kube_error *err, json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	char buf[800];
+
+	(void)obj;
+	if (err->status != KUBE_OK)
+		log_warn(c->lg, "cannot record an Event", "error",
+			 kube_error_str(err, buf, sizeof(buf)));
+}
+
+/* An Event on the service, as MetalLB's speaker records it when it starts announcing. */
+static void record_event(struct control *c, struct svc *s, const char *reason, const char *msg)
+{
+	char name[128], ts[LEASEFSM_TIME_MAX], t[32];
+	int64_t now = wall_us();
+	time_t secs = (time_t)(now / 1000000);
+	struct tm tm;
+
+	snprintf(name, sizeof(name), "%.60s.%llx", s->name, (unsigned long long)now);
+	leasefsm_format_microtime(now, ts, sizeof(ts));
+	gmtime_r(&secs, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *ev = json_pack(
+		"{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s, s:s},"
+		" s:s, s:s, s:i, s:s, s:s}",
+		"apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", s->ns,
+		"involvedObject", "apiVersion", "v1", "kind", "Service", "namespace", s->ns, "name",
+		s->name, "uid", s->uid, "reason", reason, "message", msg, "type", "Normal",
+		"source", "component", "l2lb-speaker", "host", c->node, "firstTimestamp", t,
+		"lastTimestamp", t, "count", 1, "reportingComponent", "l2lb-speaker",
+		"reportingInstance", c->node);
+	if (ev != NULL)
+		kube_client_create(c->kc, &res_events, s->ns, ev, event_done, c);
+	json_decref(ev);
+}
+
+/* ---- lease writes ---- */
+
+static enum leasefsm_write_result write_result(const struct kube_error *err)
+{
+	if (err->status == KUBE_OK)
+		return LEASEFSM_WRITE_OK;
+	if (err->code == 409 || err->code == 404)
+		return LEASEFSM_WRITE_CONFLICT;
+	return LEASEFSM_WRITE_ERROR;
+}
+
+static const char *obj_rv(const json_t *obj)
+{
+	const char *rv = json_string_value(
+		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+	return rv != NULL ? rv : "";
+}
+
+/*
+ * Sends the write a leasefsm asked for. Returns the request, or NULL when it could not be
+ * queued (then the machine has been told it failed).
+ */
+static struct kube_request *send_write(struct control *c, struct kube_client *kc,
+				       struct leasefsm *m, enum leasefsm_action a,
+				       const struct leasefsm_out *out, const char *lease,
+				       enum leaseio_kind kind, const char *sns, const char *sname,
+				       kube_done_cb cb, void *arg)
+{
+	json_t *body = leaseio_build(c->ns, lease, kind, sns, sname, &out->rec,
+				     a == LEASEFSM_CREATE ? NULL : out->rv);
+	struct kube_request *r = NULL;
+
+	if (body != NULL) {
+		if (a == LEASEFSM_CREATE)
+			r = kube_client_create(kc, &res_leases, c->ns, body, cb, arg);
+		else
+			r = kube_client_update(kc, &res_leases, c->ns, lease, body, cb, arg);
+	}
+	json_decref(body);
+	c->st.lease_writes++;
+	if (r == NULL) {
+		c->st.lease_write_errors++;
+		leasefsm_write_done(m, LEASEFSM_WRITE_ERROR, NULL, now_ms(c));
+	}
+	return r;
+}
+
+static void stop_continue(struct control *c);
+
+static void svc_write_done(const struct kube_error *err, json_t *obj, void *arg)
+{
+	struct svc *s = arg;
+	struct control *c = s->c;
+	char buf[800];
+
+	s->req = NULL;
+	if (err->status != KUBE_OK) {
+		c->st.lease_write_errors++;
+		log_debug(c->lg, "lease write failed", "service", s->key, "lease", s->lease,
+			  "error", kube_error_str(err, buf, sizeof(buf)));
+	}
+	leasefsm_write_done(s->fsm, write_result(err), obj_rv(obj), now_ms(c));
+	svc_run(c, s);
+	if (c->stopping)
+		stop_continue(c);
+}
+
+/*
+ * Steps the service's machine until it waits or sends a write. Returns 1 when leadership
+ * changed (decide again), and sets *wake.
+ */
+static int svc_step(struct control *c, struct svc *s, int64_t *wake)
+{
+	struct leasefsm_out out;
+	int changed = 0;
+
+	*wake = LEASEFSM_NEVER;
+	for (int i = 0; i < 16; i++) {
+		enum leasefsm_action a = leasefsm_step(s->fsm, now_ms(c), wall_us(), &out);
+		switch (a) {
+		case LEASEFSM_WAIT:
+			*wake = out.wake_ms;
+			return changed;
+		case LEASEFSM_STARTED_LEADING:
+			log_info(c->lg, "lease acquired", "service", s->key, "lease", s->lease);
+			s->status_ours = 0;
+			changed = 1;
+			break;
+		case LEASEFSM_STOPPED_LEADING:
+			/* Stop answering before anything else happens, the release included. */
+			set_announce(c, s, 0);
+			s->wire_conflict = 0;
+			log_info(c->lg, "lease lost", "service", s->key, "reason",
+				 leasefsm_stop_reason_str(leasefsm_stop_reason(s->fsm)));
+			changed = 1;
+			break;
+		case LEASEFSM_NEW_LEADER:
+			log_debug(c->lg, "service announced by another node", "service", s->key,
+				  "node", leasefsm_leader(s->fsm));
+			changed = 1;
+			break;
+		case LEASEFSM_CREATE:
+		case LEASEFSM_ACQUIRE:
+		case LEASEFSM_RENEW:
+		case LEASEFSM_RELEASE:
+			s->req = send_write(c, c->lc, s->fsm, a, &out, s->lease, LEASEIO_SERVICE,
+					    s->ns, s->name, svc_write_done, s);
+			if (s->req == NULL)
+				continue;
+			return changed;
+		}
+	}
+	return changed;
+}
+
+static int ensure_fsm(struct control *c, struct svc *s)
+{
+	if (s->fsm != NULL)
+		return 0;
+	struct leasefsm_config cfg = {
+		.identity = c->node,
+		.lease_ms = c->o.svc_lease_ms,
+		.renew_ms = c->o.svc_renew_ms,
+		.retry_ms = c->o.svc_retry_ms,
+		.renew_interval_ms = c->o.svc_renew_interval_ms,
+	};
+	s->fsm = leasefsm_new(&cfg);
+	if (s->fsm == NULL) {
+		log_error(c->lg, "out of memory", "service", s->key);
+		return -1;
+	}
+	const json_t *l = informer_get(c->inf[INF_LEASES], c->ns, s->lease);
+	struct leasefsm_record rec;
+	char rv[LEASEFSM_RV_MAX];
+	if (l != NULL && leaseio_parse(l, &rec, rv, sizeof(rv)) == 0)
+		leasefsm_observe(s->fsm, &rec, rv, now_ms(c));
+	else
+		leasefsm_observe(s->fsm, NULL, "", now_ms(c));
+	return 0;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * Whether our view of the Leases is current: the watch shows our own presence renewals, a few
+ * a second, within the renew deadline. When it lags (a loaded API server, a slow watch), every
+ * peer's lease looks expired too; judging them dead then would steal live nodes' services.
+ */
+static int watch_fresh(const struct control *c, int64_t now)
+{
+	return c->own_seen_ms != 0 && now - c->own_seen_ms <= c->o.presence_renew_ms;
+}
+
+/* Decides and acts for one service: the heart of the election (takeover.h). */
+static void svc_run(struct control *c, struct svc *s)
+{
+	if (!c->synced || !c->ever_present || s->del != NULL)
+		return;
+	if (s->fsm == NULL && !s->wanted)
+		return;
+	if (ensure_fsm(c, s) < 0)
+		return;
+	int64_t now = now_ms(c), wake = LEASEFSM_NEVER, fwake = LEASEFSM_NEVER;
+	for (int round = 0; round < 4; round++) {
+		const char *holder = leasefsm_holder(s->fsm);
+		int names_us = holder[0] != '\0' && strcmp(holder, c->node) == 0;
+		struct takeover_input in = {
+			.now_ms = now,
+			.eligible = s->wanted && s->eligible && !c->stopping,
+			.rank = c->stopping ? -1 : s->rank,
+			.outscored = s->outscored,
+			.rank_step_ms = c->o.rank_step_ms,
+			.leading = leasefsm_is_leading(s->fsm),
+			.names_us = names_us,
+			.held_by_other = leasefsm_held_by_other(s->fsm, now),
+			.holder_dead = holder[0] != '\0' && !names_us && watch_fresh(c, now) &&
+				       !presence_is_live(c->presence, holder, now),
+			.free_since = leasefsm_free_since(s->fsm),
+			.announcing = s->announcing,
+			.api_ok = c->api_ok,
+			.api_loss_stop = c->o.api_loss_stop,
+			.wire_conflict = s->wire_conflict,
+		};
+		struct takeover_out out;
+		enum takeover_decision d = takeover_decide(&in, &out);
+		if (d != s->last)
+			log_debug(c->lg, "election", "service", s->key, "decision",
+				  takeover_decision_str(d), "holder", holder);
+		if (d == TAKEOVER_RELEASE && s->last != TAKEOVER_RELEASE) {
+			log_info(c->lg, "releasing", "service", s->key, "reason",
+				 !s->wanted	? "not announced by l2lb"
+				 : s->outscored ? "a preferred node is eligible"
+						: eligibility_reason_str(s->why));
+			if (!c->stopping)
+				delete_status(c, s);
+		}
+		if (d == TAKEOVER_SUSPEND && s->last != TAKEOVER_SUSPEND)
+			log_warn(c->lg, "not answering: API lost", "service", s->key, "why",
+				 s->wire_conflict ? "another node announces the address"
+						  : "--api-loss=stop");
+		s->last = d;
+		if (out.declare_gone) {
+			log_info(c->lg, "holder's presence lease expired: taking over", "service",
+				 s->key, "holder", holder);
+			leasefsm_holder_gone(s->fsm, holder, now);
+		}
+		if (out.release) {
+			s->campaigning = 0;
+			leasefsm_release(s->fsm);
+		} else if (out.campaign) {
+			s->campaigning = 1;
+			leasefsm_campaign(s->fsm, out.delay_ms);
+		} else if (s->campaigning) {
+			s->campaigning = 0;
+			leasefsm_release(s->fsm);
+		}
+		set_announce(c, s, out.announce && leasefsm_is_leading(s->fsm));
+		if (s->announcing && !s->status_ours) {
+			char msg[300];
+			s->status_ours = 1;
+			snprintf(msg, sizeof(msg),
+				 "announcing from node \"%s\" with protocol \"layer2\"", c->node);
+			record_event(c, s, "nodeAssigned", msg);
+			write_status(c, s);
+		}
+		wake = out.wake_ms;
+		if (!svc_step(c, s, &fwake))
+			break;
+	}
+	int64_t at = min64(wake, fwake);
+	if (at == LEASEFSM_NEVER) {
+		loop_timer_stop(c->lp, &s->timer);
+		return;
+	}
+	loop_timer_start(c->lp, &s->timer, at > now ? (uint64_t)(at - now) : 0, 0, svc_timer_cb, s);
+}
+
+static void svc_timer_cb(struct loop_timer *t, void *arg)
+{
+	struct svc *s = arg;
+
+	(void)t;
+	svc_run(s->c, s);
+}
+
+/* ---- presence ---- */
+
+static void presence_run(struct control *c);
+
+static void presence_done(const struct kube_error *err, json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	char buf[800];
+
+	c->preq = NULL;
+	if (err->status != KUBE_OK) {
+		c->st.lease_write_errors++;
+		log_debug(c->lg, "presence lease write failed", "error",
+			  kube_error_str(err, buf, sizeof(buf)));
+	}
+	leasefsm_write_done(c->pfsm, write_result(err), obj_rv(obj), now_ms(c));
+	presence_run(c);
+}
+
+static void presence_timer_cb(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	presence_run(arg);
+}
+
+static void finish_stop(struct control *c);
+
+static void presence_run(struct control *c)
+{
+	struct leasefsm_out out;
+	int64_t wake = LEASEFSM_NEVER;
+
+	if (!informer_has_synced(c->inf[INF_LEASES]))
+		return;
+	for (int i = 0; i < 16; i++) {
+		enum leasefsm_action a = leasefsm_step(c->pfsm, now_ms(c), wall_us(), &out);
+		if (a == LEASEFSM_WAIT) {
+			wake = out.wake_ms;
+			break;
+		}
+		if (a == LEASEFSM_STARTED_LEADING || a == LEASEFSM_STOPPED_LEADING) {
+			int was = c->api_ok;
+			c->api_ok = a == LEASEFSM_STARTED_LEADING;
+			if (c->api_ok && !c->ever_present) {
+				c->ever_present = 1;
+				log_info(c->lg, "presence lease acquired", "lease", c->plase);
+			} else if (was != c->api_ok) {
+				log_warn(c->lg,
+					 c->api_ok ? "presence lease renewed again"
+						   : "presence lease not renewed in time: API lost",
+					 "lease", c->plase, "reason",
+					 c->api_ok ? NULL
+						   : leasefsm_stop_reason_str(
+							     leasefsm_stop_reason(c->pfsm)));
+			}
+			/* Every held service's decision depends on api_ok. */
+			schedule_eval(c);
+			continue;
+		}
+		if (a == LEASEFSM_NEW_LEADER)
+			continue;
+		if (c->preq != NULL)
+			break;
+		c->preq = send_write(c, c->pc, c->pfsm, a, &out, c->plase, LEASEIO_PRESENCE, NULL,
+				     NULL, presence_done, c);
+		if (c->preq != NULL)
+			break;
+	}
+	if (c->stopping && c->preq == NULL && !c->presence_released) {
+		const char *h = leasefsm_holder(c->pfsm);
+		if (strcmp(h, c->node) != 0) {
+			c->presence_released = 1;
+			finish_stop(c);
+			return;
+		}
+	}
+	int64_t now = now_ms(c);
+	if (wake == LEASEFSM_NEVER)
+		loop_timer_stop(c->lp, &c->ptimer);
+	else
+		loop_timer_start(c->lp, &c->ptimer, wake > now ? (uint64_t)(wake - now) : 0, 0,
+				 presence_timer_cb, c);
+}
+
+/* ---- evaluation: gather the facts of every service, then decide ---- */
+
+static int cond_of(const json_t *conds, const char *key)
+{
+	const json_t *v = json_object_get(conds, key);
+
+	if (!json_is_boolean(v))
+		return ELIG_COND_UNSET;
+	return json_is_true(v) ? ELIG_COND_TRUE : ELIG_COND_FALSE;
+}
+
+static void gather_slice(const json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *svcname = json_string_value(
+		json_object_get(json_object_get(md, "labels"), "kubernetes.io/service-name"));
+	char key[KEY_MAX];
+
+	if (ns == NULL || svcname == NULL ||
+	    snprintf(key, sizeof(key), "%s/%s", ns, svcname) >= (int)sizeof(key))
+		return;
+	struct svc *s = svc_by_key(c, key);
+	if (s == NULL)
+		return;
+	const json_t *eps = json_object_get(obj, "endpoints");
+	size_t i;
+	const json_t *ep;
+	json_array_foreach(eps, i, ep)
+	{
+		if (s->neps == s->capeps) {
+			size_t cap = s->capeps ? s->capeps * 2 : 8;
+			void *p = realloc(s->eps, cap * sizeof(*s->eps));
+			if (p == NULL)
+				return;
+			s->eps = p;
+			s->capeps = cap;
+		}
+		const json_t *conds = json_object_get(ep, "conditions");
+		struct eligibility_endpoint *e = &s->eps[s->neps++];
+		e->node = json_string_value(json_object_get(ep, "nodeName"));
+		e->ready = cond_of(conds, "ready");
+		e->serving = cond_of(conds, "serving");
+		e->terminating = cond_of(conds, "terminating");
+	}
+}
+
+/* Room for one more node in the scratch arrays; 0, or -1 when out of memory. */
+static int nodes_grow(struct control *c)
+{
+	if (c->nnodes < c->capnodes)
+		return 0;
+	size_t cap = c->capnodes ? c->capnodes * 2 : 16;
+	void *p = realloc(c->nodes, cap * sizeof(*c->nodes));
+	if (p == NULL)
+		return -1;
+	c->nodes = p;
+	p = realloc(c->rn, cap * sizeof(*c->rn));
+	if (p == NULL)
+		return -1;
+	c->rn = p;
+	c->capnodes = cap;
+	return 0;
+}
+
+static void gather_node(const json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(md, "name"));
+
+	if (name == NULL || nodes_grow(c) < 0)
+		return;
+	struct node_view *n = &c->nodes[c->nnodes++];
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	n->labels = json_object_get(md, "labels");
+	n->excluded = json_object_get(n->labels, EXCLUDE_LABEL) != NULL;
+	size_t i;
+	const json_t *cond;
+	json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, cond)
+	{
+		const char *t = json_string_value(json_object_get(cond, "type"));
+		const char *st = json_string_value(json_object_get(cond, "status"));
+		if (t != NULL && st != NULL && strcmp(t, "NetworkUnavailable") == 0 &&
+		    strcmp(st, "True") == 0)
+			n->netunavail = 1;
+	}
+}
+
+static void collect_json(const json_t *obj, void *arg)
+{
+	json_array_append((json_t *)arg, (json_t *)obj);
+}
+
+static void rebuild_config(struct control *c)
+{
+	json_t *pools = json_array(), *advs = json_array();
+
+	if (pools == NULL || advs == NULL)
+		goto out;
+	informer_foreach(c->inf[INF_POOLS], collect_json, pools);
+	informer_foreach(c->inf[INF_ADVS], collect_json, advs);
+	size_t np = json_array_size(pools), na = json_array_size(advs);
+	const json_t **pv = calloc(np + 1, sizeof(const json_t *));
+	const json_t **av = calloc(na + 1, sizeof(const json_t *));
+	if (pv != NULL && av != NULL) {
+		for (size_t i = 0; i < np; i++)
+			pv[i] = json_array_get(pools, i);
+		for (size_t i = 0; i < na; i++)
+			av[i] = json_array_get(advs, i);
+		struct mlb_config *cfg = mlb_config_build(pv, np, av, na);
+		if (cfg != NULL) {
+			for (size_t i = 0; i < mlb_config_nproblems(cfg); i++)
+				log_debug(c->lg, "configuration object refused", "problem",
+					  mlb_config_problem(cfg, i)->message);
+			mlb_config_free(c->cfg);
+			c->cfg = cfg;
+			c->config_dirty = 0;
+		} else {
+			log_error(c->lg, "out of memory building the configuration");
+		}
+	}
+	free(pv);
+	free(av);
+out:
+	json_decref(pools);
+	json_decref(advs);
+}
+
+/* Reads status.loadBalancer.ingress[].ip; returns how many addresses. */
+static size_t service_addrs(const json_t *svc, struct netaddr *out, size_t cap)
+{
+	const json_t *ing = json_object_get(
+		json_object_get(json_object_get(svc, "status"), "loadBalancer"), "ingress");
+	size_t i, n = 0;
+	const json_t *e;
+
+	json_array_foreach(ing, i, e)
+	{
+		const char *ip = json_string_value(json_object_get(e, "ip"));
+		if (ip != NULL && n < cap && netaddr_parse(ip, &out[n]) == 0)
+			n++;
+	}
+	return n;
+}
+
+static void mark_service(const json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	struct mlb_service *ms = NULL;
+	struct netaddr addrs[MAX_ADDRS];
+
+	if (ns == NULL || name == NULL)
+		return;
+	int ours = mlb_service_parse(obj, c->lb_class, &ms, NULL, 0) == MLB_SVC_OK;
+	mlb_service_free(ms);
+	size_t n = ours ? service_addrs(obj, addrs, MAX_ADDRS) : 0;
+	char key[KEY_MAX];
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	struct svc *s = n > 0 ? svc_get(c, ns, name) : svc_by_key(c, key);
+	if (s == NULL)
+		return;
+	s->seen = 1;
+	s->exists = 1;
+	s->wanted = n > 0;
+	const char *uid = json_string_value(json_object_get(md, "uid"));
+	snprintf(s->uid, sizeof(s->uid), "%s", uid != NULL ? uid : "");
+	/* A changed address is withdrawn before the new one is announced. */
+	if (s->announcing && (n != s->naddrs || memcmp(addrs, s->addrs, n * sizeof(*addrs)) != 0))
+		set_announce(c, s, 0);
+	memcpy(s->addrs, addrs, n * sizeof(*addrs));
+	s->naddrs = n;
+}
+
+/* Whether this node has an up interface for the address under one advertisement's list. */
+static int pick_ifs(struct control *c, const struct mlb_l2adv *a, const struct netaddr *addr,
+		    int *out, size_t cap, size_t *nout)
+{
+	const char *names[MAX_IFS];
+	size_t nn = 0, nlinks = 0;
+
+	*nout = 0;
+	if (c->o.links == NULL) /* dry run */
+		return 1;
+	for (size_t i = 0; a != NULL && i < mlb_l2adv_ninterfaces(a) && nn < MAX_IFS; i++)
+		names[nn++] = mlb_l2adv_interface(a, i);
+	const struct if_info *links = link_set_links(c->o.links, &nlinks);
+	return ifchoose_pick(links, nlinks, addr, names, nn, out, cap, nout) == IFCHOOSE_OK;
+}
+
+static void add_if(struct svc *s, size_t ai, int ifindex, const char *name)
+{
+	for (size_t k = 0; k < s->nifx[ai]; k++)
+		if (s->ifx[ai][k] == ifindex)
+			goto names;
+	if (s->nifx[ai] < MAX_IFS)
+		s->ifx[ai][s->nifx[ai]++] = ifindex;
+names:
+	if (name == NULL)
+		return;
+	for (size_t k = 0; k < s->nifnames; k++)
+		if (strcmp(s->ifnames[k], name) == 0)
+			return;
+	if (s->nifnames < MAX_IFS)
+		snprintf(s->ifnames[s->nifnames++], IF_NAME_MAX, "%s", name);
+}
+
+/* Eligibility, score and own interfaces of one service on every node, then its rank here. */
+static void judge_service(struct control *c, struct svc *s, size_t self)
+{
+	const struct mlb_l2adv *all[MAX_ADVS];
+	struct eligibility_adv ea[MAX_ADVS];
+	struct ranking_node *rn = c->rn;
+	size_t nadv = 0, nn = c->nnodes;
+	const json_t *svcobj = informer_get(c->inf[INF_SERVICES], s->ns, s->name);
+	const json_t *svclabels = json_object_get(json_object_get(svcobj, "metadata"), "labels");
+	const char *etp = json_string_value(
+		json_object_get(json_object_get(svcobj, "spec"), "externalTrafficPolicy"));
+	char ipbuf[NETADDR_STRLEN];
+	struct ipam_addr ia;
+
+	s->eligible = 0;
+	s->rank = -1;
+	s->outscored = 0;
+	s->why = ELIG_NO_ADVERTISEMENT;
+	s->nifnames = 0;
+	for (size_t i = 0; i < MAX_ADDRS; i++)
+		s->nifx[i] = 0;
+	if (!s->wanted || c->cfg == NULL || s->naddrs == 0 || self >= nn)
+		return;
+	netaddr_format(&s->addrs[0], ipbuf, sizeof(ipbuf));
+	const struct mlb_pool *pool =
+		ipam_addr_parse(ipbuf, &ia) == 0 ? mlb_config_pool_for_addr(c->cfg, &ia) : NULL;
+	if (pool != NULL)
+		nadv = mlb_config_l2advs_for_pool(c->cfg, mlb_pool_name(pool), all, MAX_ADVS);
+	if (nadv > MAX_ADVS)
+		nadv = MAX_ADVS;
+	int myscore = -1;
+	for (size_t k = 0; k < nn; k++) {
+		struct node_view *nv = &c->nodes[k];
+		int score = 0;
+		for (size_t i = 0; i < nadv; i++) {
+			memset(&ea[i], 0, sizeof(ea[i]));
+			ea[i].selects_pool = 1;
+			ea[i].selects_service = mlb_l2adv_selects_service(all[i], svclabels);
+			ea[i].selects_node = mlb_l2adv_selects_node(all[i], nv->labels);
+			ea[i].interface_up = 1;
+			if (k == self && ea[i].selects_service && ea[i].selects_node) {
+				int ifs[MAX_IFS];
+				size_t nifs = 0;
+				ea[i].interface_up = 0;
+				for (size_t ai = 0; ai < s->naddrs; ai++) {
+					if (!pick_ifs(c, all[i], &s->addrs[ai], ifs, MAX_IFS,
+						      &nifs))
+						continue;
+					ea[i].interface_up = 1;
+					for (size_t j = 0; j < nifs; j++) {
+						const struct if_info *l =
+							link_set_by_index(c->o.links, ifs[j]);
+						add_if(s, ai, ifs[j], l != NULL ? l->name : NULL);
+					}
+				}
+				if (c->o.links == NULL)
+					for (size_t j = 0; j < mlb_l2adv_ninterfaces(all[i]); j++)
+						add_if(s, 0, 0, mlb_l2adv_interface(all[i], j));
+			}
+			if (ea[i].selects_service && ea[i].selects_node)
+				score += (int)mlb_l2adv_preference(all[i], nv->labels);
+		}
+		struct eligibility_input in = {
+			.node = nv->name,
+			.node_excluded = nv->excluded,
+			.node_network_unavailable = nv->netunavail,
+			.advs = ea,
+			.n_advs = nadv,
+			.traffic_local = etp != NULL && strcmp(etp, "Local") == 0,
+			.eps = s->eps,
+			.n_eps = s->neps,
+		};
+		enum eligibility_reason r = eligibility_evaluate(&in, NULL);
+		rn[k].name = nv->name;
+		rn[k].candidate = r == ELIG_OK && nv->live;
+		rn[k].score = score;
+		if (k == self) {
+			s->why = r;
+			s->eligible = r == ELIG_OK;
+			myscore = score;
+		}
+	}
+	/* A holder keeps its address unless a live eligible node is preferred over it. */
+	for (size_t k = 0; k < nn; k++)
+		if (k != self && rn[k].candidate && rn[k].score > myscore)
+			s->outscored = 1;
+	if (s->eligible) {
+		/* We rank ourselves as live: our own presence is the API's problem, not ours. */
+		rn[self].candidate = 1;
+		s->rank = ranking_rank(s->key, rn, nn, RANKING_NONE, self);
+	}
+	if ((int)s->why != s->last_logged_why) {
+		s->last_logged_why = (int)s->why;
+		log_debug(c->lg, "eligibility", "service", s->key, "result",
+			  eligibility_reason_str(s->why));
+	}
+}
+
+static void for_each_svc(struct control *c, void (*fn)(struct control *, struct svc *))
+{
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		struct svc *s = c->by_key[b], *next;
+		for (; s != NULL; s = next) {
+			next = s->next;
+			fn(c, s);
+		}
+	}
+}
+
+static void reset_svc(struct control *c, struct svc *s)
+{
+	(void)c;
+	s->seen = 0;
+	s->exists = 0;
+	s->neps = 0;
+}
+
+static void unseen_svc(struct control *c, struct svc *s)
+{
+	(void)c;
+	if (!s->seen)
+		s->wanted = 0;
+}
+
+static void lease_delete_done(const struct kube_error *err, json_t *obj, void *arg)
+{
+	struct svc *s = arg;
+	char buf[800];
+
+	(void)obj;
+	s->del = NULL;
+	if (err->status != KUBE_OK && err->code != 404)
+		log_warn(s->c->lg, "cannot delete a stale lease", "lease", s->lease, "error",
+			 kube_error_str(err, buf, sizeof(buf)));
+	schedule_eval(s->c);
+}
+
+/* Drops services nobody needs, and deletes the leases of services that are gone. */
+static void collect_svc(struct control *c, struct svc *s)
+{
+	const json_t *l = informer_get(c->inf[INF_LEASES], c->ns, s->lease);
+
+	if (s->wanted || s->announcing || s->req != NULL || s->del != NULL ||
+	    (s->fsm != NULL && leasefsm_is_leading(s->fsm)))
+		return;
+	if (l != NULL) {
+		struct leasefsm_record rec;
+		char rv[LEASEFSM_RV_MAX];
+		int64_t now = now_ms(c);
+		/* The holder deletes its stale lease; anyone does when the holder is gone. */
+		if (!c->stopping && leaseio_parse(l, &rec, rv, sizeof(rv)) == 0 &&
+		    (rec.holder[0] == '\0' || strcmp(rec.holder, c->node) == 0 ||
+		     !presence_is_live(c->presence, rec.holder, now))) {
+			log_info(c->lg, "deleting the lease of a deleted service", "service",
+				 s->key, "lease", s->lease);
+			if (strcmp(rec.holder, c->node) == 0 || rec.holder[0] == '\0')
+				delete_status(c, s);
+			s->del = kube_client_delete(c->lc, &res_leases, c->ns, s->lease,
+						    lease_delete_done, s);
+			c->st.lease_writes++;
+		}
+		if (s->fsm != NULL)
+			svc_run(c, s); /* releases what it may still campaign for */
+		return;
+	}
+	svc_free(c, s);
+}
+
+static void judge_all(struct control *c, struct svc *s)
+{
+	size_t self = c->nnodes;
+
+	for (size_t k = 0; k < c->nnodes; k++)
+		if (strcmp(c->nodes[k].name, c->node) == 0)
+			self = k;
+	judge_service(c, s, self);
+}
+
+static void run_svc(struct control *c, struct svc *s)
+{
+	svc_run(c, s);
+}
+
+static void count_svc(struct control *c, struct svc *s)
+{
+	if (s->wanted)
+		c->st.services++;
+}
+
+static void track_lease(const json_t *obj, void *arg);
+static void expiry_cb(struct loop_timer *t, void *arg);
+
+static void evaluate(struct control *c)
+{
+	int64_t now = now_ms(c);
+
+	c->st.evaluations++;
+	if (c->config_dirty || c->cfg == NULL)
+		rebuild_config(c);
+	c->nnodes = 0;
+	informer_foreach(c->inf[INF_NODES], gather_node, c);
+	int have_self = 0;
+	for (size_t k = 0; k < c->nnodes; k++) {
+		c->nodes[k].live = presence_is_live(c->presence, c->nodes[k].name, now);
+		if (strcmp(c->nodes[k].name, c->node) == 0)
+			have_self = 1;
+	}
+	if (!have_self && nodes_grow(c) == 0) {
+		/* Our Node is not (yet) visible: judge ourselves without labels. */
+		struct node_view *n = &c->nodes[c->nnodes++];
+		memset(n, 0, sizeof(*n));
+		n->name = c->node;
+		n->live = 1;
+	}
+	for_each_svc(c, reset_svc);
+	informer_foreach(c->inf[INF_LEASES], track_lease, c);
+	informer_foreach(c->inf[INF_SERVICES], mark_service, c);
+	for_each_svc(c, unseen_svc);
+	informer_foreach(c->inf[INF_SLICES], gather_slice, c);
+	for_each_svc(c, judge_all);
+	for_each_svc(c, run_svc);
+	for_each_svc(c, collect_svc);
+	c->st.services = 0;
+	for_each_svc(c, count_svc);
+	int64_t exp = presence_next_expiry(c->presence, now);
+	if (exp == LEASEFSM_NEVER)
+		loop_timer_stop(c->lp, &c->expiry_timer);
+	else
+		loop_timer_start(c->lp, &c->expiry_timer, exp > now ? (uint64_t)(exp - now) : 0, 0,
+				 expiry_cb, c);
+}
+
+static void eval_cb(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	evaluate(arg);
+}
+
+static void expiry_cb(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	evaluate(arg);
+}
+
+static void schedule_eval(struct control *c)
+{
+	if (!c->synced || loop_timer_active(&c->eval_timer))
+		return;
+	loop_timer_start(c->lp, &c->eval_timer, 0, 0, eval_cb, c);
+}
+
+/* ---- informer handlers ---- */
+
+static void track_lease(const json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	const char *sns, *sname;
+
+	if (leaseio_classify(obj, &sns, &sname) != LEASEIO_SERVICE)
+		return;
+	/* Tracked, so that a stale lease is released and deleted. */
+	(void)svc_get(c, sns, sname);
+}
+
+static void on_lease(const json_t *obj, int deleted, struct control *c)
+{
+	struct leasefsm_record rec;
+	char rv[LEASEFSM_RV_MAX];
+	const char *name =
+		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	const char *sns, *sname;
+	int64_t now = now_ms(c);
+
+	if (name == NULL || leaseio_parse(obj, &rec, rv, sizeof(rv)) < 0) {
+		log_warn(c->lg, "ignoring a malformed Lease", "lease", name);
+		return;
+	}
+	enum leaseio_kind kind = leaseio_classify(obj, &sns, &sname);
+	if (kind == LEASEIO_PRESENCE || strcmp(name, c->plase) == 0) {
+		const char *who = rec.holder[0] != '\0' ? rec.holder : NULL;
+		int was = who != NULL && presence_is_live(c->presence, who, now);
+		presence_observe(c->presence, name, deleted ? NULL : &rec, now);
+		int is = who != NULL && presence_is_live(c->presence, who, now), again = 0;
+		if (strcmp(name, c->plase) == 0) {
+			/* Our view is current again: judge every peer afresh. */
+			again = !watch_fresh(c, now);
+			c->own_seen_ms = now;
+			leasefsm_observe(c->pfsm, deleted ? NULL : &rec, rv, now);
+			presence_run(c);
+		}
+		if (was != is || deleted || again)
+			schedule_eval(c);
+		return;
+	}
+	struct svc *s = svc_by_lease(c, name);
+	if (s == NULL && kind == LEASEIO_SERVICE && !deleted) {
+		s = svc_get(c, sns, sname);
+		schedule_eval(c);
+	}
+	if (s == NULL)
+		return;
+	if (s->fsm != NULL)
+		leasefsm_observe(s->fsm, deleted ? NULL : &rec, rv, now);
+	if (deleted)
+		schedule_eval(c);
+	svc_run(c, s);
+}
+
+static void lease_add(const json_t *obj, void *arg)
+{
+	on_lease(obj, 0, arg);
+}
+
+static void lease_update(const json_t *old, const json_t *obj, void *arg)
+{
+	(void)old;
+	on_lease(obj, 0, arg);
+}
+
+static void lease_delete(const json_t *obj, void *arg)
+{
+	on_lease(obj, 1, arg);
+}
+
+static void any_add(const json_t *obj, void *arg)
+{
+	(void)obj;
+	schedule_eval(arg);
+}
+
+static void any_update(const json_t *old, const json_t *obj, void *arg)
+{
+	(void)old;
+	(void)obj;
+	schedule_eval(arg);
+}
+
+static void config_add(const json_t *obj, void *arg)
+{
+	struct control *c = arg;
+
+	(void)obj;
+	c->config_dirty = 1;
+	schedule_eval(c);
+}
+
+static void config_update(const json_t *old, const json_t *obj, void *arg)
+{
+	(void)old;
+	config_add(obj, arg);
+}
+
+static void on_synced(void *arg)
+{
+	struct control *c = arg;
+
+	if (!c->pobserved && informer_has_synced(c->inf[INF_LEASES])) {
+		/* Our presence lease starts as soon as we know whether it exists. */
+		const json_t *l = informer_get(c->inf[INF_LEASES], c->ns, c->plase);
+		c->pobserved = 1;
+		if (l == NULL)
+			leasefsm_observe(c->pfsm, NULL, "", now_ms(c));
+		presence_run(c);
+	}
+	for (int i = 0; i < INF_COUNT; i++)
+		if (!informer_has_synced(c->inf[i]))
+			return;
+	if (c->synced)
+		return;
+	c->synced = 1;
+	log_info(c->lg, "caches synced", "services",
+		 log_fmt((char[24]){ 0 }, 24, "%zu", informer_count(c->inf[INF_SERVICES])));
+	presence_run(c);
+	schedule_eval(c);
+}
+
+static void on_inf_error(const struct kube_error *err, void *arg)
+{
+	struct control *c = arg;
+	char buf[800];
+
+	log_warn(c->lg, "list or watch failed (retrying)", "error",
+		 kube_error_str(err, buf, sizeof(buf)));
+}
+
+/* ---- public ---- */
+
+struct control *control_new(struct loop *lp, struct log *lg, struct kube_client *kc,
+			    const struct control_opts *o)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	char buf[24];
+
+	if (c == NULL) {
+		log_error(lg, "out of memory");
+		return NULL;
+	}
+	c->lp = lp;
+	c->lg = lg;
+	c->kc = kc;
+	c->lc = o->lease_client != NULL ? o->lease_client : kc;
+	c->pc = o->presence_client != NULL ? o->presence_client : kc;
+	c->o = *o;
+	snprintf(c->node, sizeof(c->node), "%s", o->node);
+	snprintf(c->ns, sizeof(c->ns), "%s", o->ns);
+	c->o.node = c->node;
+	c->o.ns = c->ns;
+	c->lb_class = o->lb_class != NULL ? strdup(o->lb_class) : NULL;
+	c->o.lb_class = c->lb_class;
+	c->config_dirty = 1;
+	if (leasename_node(c->node, c->plase, sizeof(c->plase)) < 0) {
+		log_error(lg, "node name is not a DNS-1123 subdomain", "node", c->node);
+		goto fail;
+	}
+	struct leasefsm_config pc = {
+		.identity = c->node,
+		.lease_ms = o->presence_lease_ms,
+		.renew_ms = o->presence_renew_ms,
+		.retry_ms = o->presence_retry_ms,
+	};
+	struct leasefsm_config sc = {
+		.identity = c->node,
+		.lease_ms = o->svc_lease_ms,
+		.renew_ms = o->svc_renew_ms,
+		.retry_ms = o->svc_retry_ms,
+		.renew_interval_ms = o->svc_renew_interval_ms,
+	};
+	enum leasefsm_config_error pe = leasefsm_config_validate(&pc),
+				   se = leasefsm_config_validate(&sc);
+	if (pe != LEASEFSM_CONFIG_OK || se != LEASEFSM_CONFIG_OK) {
+		log_error(lg, "bad lease timings", "presence", leasefsm_config_error_str(pe),
+			  "service", leasefsm_config_error_str(se));
+		goto fail;
+	}
+	c->pfsm = leasefsm_new(&pc);
+	c->presence = presence_new(o->presence_lease_ms);
+	if (c->pfsm == NULL || c->presence == NULL) {
+		log_error(lg, "out of memory");
+		goto fail;
+	}
+	leasefsm_campaign(c->pfsm, 0);
+	static const struct {
+		const struct kube_resource *r;
+		int own_ns;
+		int kind; /* 0 plain, 1 config, 2 lease */
+	} spec[INF_COUNT] = {
+		[INF_SERVICES] = { &res_services, 0, 0 }, [INF_SLICES] = { &res_slices, 0, 0 },
+		[INF_NODES] = { &res_nodes, 0, 0 },	  [INF_POOLS] = { &res_pools, 1, 1 },
+		[INF_ADVS] = { &res_advs, 1, 1 },	  [INF_LEASES] = { &res_leases, 1, 2 },
+	};
+	for (int i = 0; i < INF_COUNT; i++) {
+		struct informer_opts io = {
+			.resource = spec[i].r,
+			.ns = spec[i].own_ns ? c->ns : NULL,
+			.label_selector = spec[i].kind == 2 ? LEASEIO_LABEL_MANAGED
+						  "=" LEASEIO_MANAGER
+							    : NULL,
+			.on_add = spec[i].kind == 2   ? lease_add
+				  : spec[i].kind == 1 ? config_add
+						      : any_add,
+			.on_update = spec[i].kind == 2	 ? lease_update
+				     : spec[i].kind == 1 ? config_update
+							 : any_update,
+			.on_delete = spec[i].kind == 2	 ? lease_delete
+				     : spec[i].kind == 1 ? config_add
+							 : any_add,
+			.on_synced = on_synced,
+			.on_error = on_inf_error,
+			.arg = c,
+		};
+		c->inf[i] = informer_new(lp, lg, kc, &io);
+		if (c->inf[i] == NULL)
+			goto fail;
+	}
+	(void)buf;
+	return c;
+fail:
+	control_free(c);
+	return NULL;
+}
+
+void control_free(struct control *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		struct svc *s = c->by_key[b], *next;
+		for (; s != NULL; s = next) {
+			next = s->next;
+			svc_destroy(c, s);
+		}
+		c->by_key[b] = NULL;
+		c->by_lease[b] = NULL;
+	}
+	for (int i = 0; i < INF_COUNT; i++)
+		informer_free(c->inf[i]);
+	if (c->preq != NULL)
+		kube_request_cancel(c->preq);
+	loop_timer_stop(c->lp, &c->ptimer);
+	loop_timer_stop(c->lp, &c->expiry_timer);
+	loop_timer_stop(c->lp, &c->eval_timer);
+	loop_timer_stop(c->lp, &c->stop_timer);
+	leasefsm_free(c->pfsm);
+	presence_free(c->presence);
+	mlb_config_free(c->cfg);
+	free(c->nodes);
+	free(c->rn);
+	free(c->lb_class);
+	free(c);
+}
+
+int control_start(struct control *c)
+{
+	for (int i = 0; i < INF_COUNT; i++)
+		if (informer_start(c->inf[i]) < 0)
+			return -1;
+	return 0;
+}
+
+void control_links_changed(struct control *c)
+{
+	schedule_eval(c);
+}
+
+static int has_addr(const struct svc *s, const struct netaddr *a)
+{
+	for (size_t i = 0; i < s->naddrs; i++)
+		if (netaddr_equal(&s->addrs[i], a))
+			return 1;
+	return 0;
+}
+
+void control_wire_conflict(struct control *c, const struct netaddr *addr)
+{
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
+			if (s->announcing && has_addr(s, addr)) {
+				s->wire_conflict = 1;
+				svc_run(c, s);
+			}
+}
+
+int control_ready(const struct control *c)
+{
+	return c->synced && c->ever_present;
+}
+
+void control_get_stats(const struct control *c, struct control_stats *out)
+{
+	*out = c->st;
+}
+
+/* ---- graceful stop ---- */
+
+static void finish_stop(struct control *c)
+{
+	void (*done)(void *) = c->stop_done;
+
+	loop_timer_stop(c->lp, &c->stop_timer);
+	c->stop_done = NULL;
+	if (done != NULL)
+		done(c->stop_arg);
+}
+
+static int leases_pending(struct control *c)
+{
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
+			if (s->req != NULL ||
+			    (s->fsm != NULL && strcmp(leasefsm_holder(s->fsm), c->node) == 0))
+				return 1;
+	return 0;
+}
+
+static void stop_timeout(struct loop_timer *t, void *arg)
+{
+	struct control *c = arg;
+
+	(void)t;
+	log_warn(c->lg, "leases not all released in time; exiting anyway");
+	finish_stop(c);
+}
+
+void control_shutdown(struct control *c, uint64_t timeout_ms, void (*done)(void *arg), void *arg)
+{
+	c->stopping = 1;
+	c->stop_done = done;
+	c->stop_arg = arg;
+	/* Nothing is answered after this line. */
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
+			set_announce(c, s, 0);
+	loop_timer_start(c->lp, &c->stop_timer, timeout_ms, 0, stop_timeout, c);
+	if (!c->synced || !c->ever_present) {
+		finish_stop(c);
+		return;
+	}
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
+			svc_run(c, s);
+	stop_continue(c);
+}
+
+/* Once no service lease names us any more, the presence lease goes last. */
+static void stop_continue(struct control *c)
+{
+	if (c->stop_done == NULL || c->presence_released || leases_pending(c))
+		return;
+	leasefsm_release(c->pfsm);
+	presence_run(c);
+}
