@@ -1,6 +1,7 @@
 /* control: the speaker's control plane (see control.h). */
 #include "speaker/control.h"
 
+#include "kube/event.h"
 #include "kube/informer.h"
 #include "kube/leasefsm.h"
 #include "mlb/mlb.h"
@@ -32,7 +33,6 @@ static const struct kube_resource res_advs = { "metallb.io", "v1beta1", "l2adver
 static const struct kube_resource res_leases = { "coordination.k8s.io", "v1", "leases", 1 };
 static const struct kube_resource res_l2status = { "metallb.io", "v1beta1", "servicel2statuses",
 						   1 };
-static const struct kube_resource res_events = { "", "v1", "events", 1 };
 
 enum inf_id { INF_SERVICES, INF_SLICES, INF_NODES, INF_POOLS, INF_ADVS, INF_LEASES, INF_COUNT };
 
@@ -59,10 +59,15 @@ struct svc {
 	char ifnames[MAX_IFS][IF_NAME_MAX];
 	size_t nifnames;
 	int eligible, rank, outscored;
+	int judged; /* cand and score hold this evaluation's view */
 	enum eligibility_reason why;
 	char uid[64];
 	struct eligibility_endpoint *eps;
 	size_t neps, capeps;
+	/* Per node of the last evaluation: a live eligible candidate, and its preference score. */
+	unsigned char *cand;
+	int *score;
+	size_t capnodes;
 	/* State. */
 	int announcing;
 	int wire_conflict;
@@ -95,6 +100,7 @@ struct control {
 	struct svc *by_lease[NBUCKETS];
 	size_t nsvcs;
 	struct presence *presence;
+	struct event_recorder *rec;
 	/* Our presence lease. */
 	struct leasefsm *pfsm;
 	char plase[LEASENAME_MAX];
@@ -102,7 +108,9 @@ struct control {
 	struct loop_timer ptimer;
 	int ever_present;
 	int api_ok;
-	int64_t own_seen_ms;		/* when the watch last showed our presence lease change */
+	int64_t own_seen_ms; /* when the watch last showed our presence lease change */
+	int64_t warm_until;  /* no new leases before: peers' presence leases are seen by then */
+	struct loop_timer warm_timer;
 	struct loop_timer expiry_timer; /* a peer's presence lease expires */
 	struct loop_timer eval_timer;	/* coalesced re-evaluation */
 	int config_dirty;
@@ -209,6 +217,8 @@ static void svc_destroy(struct control *c, struct svc *s)
 		kube_request_cancel(s->del);
 	leasefsm_free(s->fsm);
 	free(s->eps);
+	free(s->cand);
+	free(s->score);
 	free(s);
 }
 
@@ -352,41 +362,16 @@ static void delete_status(struct control *c, struct svc *s)
 	kube_client_delete(c->kc, &res_l2status, c->ns, s->status_name, l2status_done, c);
 }
 
-static void event_done(const struct kube_error *err, json_t *obj, void *arg)
-{
-	struct control *c = arg;
-	char buf[800];
-
-	(void)obj;
-	if (err->status != KUBE_OK)
-		log_warn(c->lg, "cannot record an Event", "error",
-			 kube_error_str(err, buf, sizeof(buf)));
-}
-
 /* An Event on the service, as MetalLB's speaker records it when it starts announcing. */
 static void record_event(struct control *c, struct svc *s, const char *reason, const char *msg)
 {
-	char name[128], ts[LEASEFSM_TIME_MAX], t[32];
-	int64_t now = wall_us();
-	time_t secs = (time_t)(now / 1000000);
-	struct tm tm;
+	json_t *ref =
+		json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "Service",
+			  "metadata", "namespace", s->ns, "name", s->name, "uid", s->uid);
 
-	snprintf(name, sizeof(name), "%.60s.%llx", s->name, (unsigned long long)now);
-	leasefsm_format_microtime(now, ts, sizeof(ts));
-	gmtime_r(&secs, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_t *ev = json_pack(
-		"{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s, s:s},"
-		" s:s, s:s, s:i, s:s, s:s}",
-		"apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", s->ns,
-		"involvedObject", "apiVersion", "v1", "kind", "Service", "namespace", s->ns, "name",
-		s->name, "uid", s->uid, "reason", reason, "message", msg, "type", "Normal",
-		"source", "component", "l2lb-speaker", "host", c->node, "firstTimestamp", t,
-		"lastTimestamp", t, "count", 1, "reportingComponent", "l2lb-speaker",
-		"reportingInstance", c->node);
-	if (ev != NULL)
-		kube_client_create(c->kc, &res_events, s->ns, ev, event_done, c);
-	json_decref(ev);
+	if (ref != NULL && c->rec != NULL)
+		event_record(c->rec, ref, EVENT_NORMAL, reason, msg);
+	json_decref(ref);
 }
 
 /* ---- lease writes ---- */
@@ -558,6 +543,12 @@ static void svc_run(struct control *c, struct svc *s)
 	for (int round = 0; round < 4; round++) {
 		const char *holder = leasefsm_holder(s->fsm);
 		int names_us = holder[0] != '\0' && strcmp(holder, c->node) == 0;
+		/* Right after start a lease counts as free no earlier than the end of the warm-up:
+		 * a speaker that has not yet seen its peers' presence would rank itself first for
+		 * everything. Rank delays count from then. */
+		int64_t free_since = leasefsm_free_since(s->fsm);
+		if (!names_us && free_since < c->warm_until)
+			free_since = c->warm_until;
 		struct takeover_input in = {
 			.now_ms = now,
 			.eligible = s->wanted && s->eligible && !c->stopping,
@@ -569,7 +560,7 @@ static void svc_run(struct control *c, struct svc *s)
 			.held_by_other = leasefsm_held_by_other(s->fsm, now),
 			.holder_dead = holder[0] != '\0' && !names_us && watch_fresh(c, now) &&
 				       !presence_is_live(c->presence, holder, now),
-			.free_since = leasefsm_free_since(s->fsm),
+			.free_since = free_since,
 			.announcing = s->announcing,
 			.api_ok = c->api_ok,
 			.api_loss_stop = c->o.api_loss_stop,
@@ -579,7 +570,8 @@ static void svc_run(struct control *c, struct svc *s)
 		enum takeover_decision d = takeover_decide(&in, &out);
 		if (d != s->last)
 			log_debug(c->lg, "election", "service", s->key, "decision",
-				  takeover_decision_str(d), "holder", holder);
+				  takeover_decision_str(d), "holder", holder, "rank",
+				  log_fmt((char[16]){ 0 }, 16, "%d", in.rank));
 		if (d == TAKEOVER_RELEASE && s->last != TAKEOVER_RELEASE) {
 			log_info(c->lg, "releasing", "service", s->key, "reason",
 				 !s->wanted	? "not announced by l2lb"
@@ -601,10 +593,12 @@ static void svc_run(struct control *c, struct svc *s)
 		if (out.release) {
 			s->campaigning = 0;
 			leasefsm_release(s->fsm);
-		} else if (out.campaign) {
+		} else if (out.campaign && d != TAKEOVER_WAIT) {
+			/* Only once our turn has come: the machine creates an absent lease at once
+			 * whatever the delay, which would let every rank stampede. */
 			s->campaigning = 1;
 			leasefsm_campaign(s->fsm, out.delay_ms);
-		} else if (s->campaigning) {
+		} else if (s->campaigning && !out.campaign) {
 			s->campaigning = 0;
 			leasefsm_release(s->fsm);
 		}
@@ -663,6 +657,13 @@ static void presence_timer_cb(struct loop_timer *t, void *arg)
 }
 
 static void finish_stop(struct control *c);
+static void schedule_eval(struct control *c);
+
+static void warm_cb(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	schedule_eval(arg);
+}
 
 static void presence_run(struct control *c)
 {
@@ -682,6 +683,9 @@ static void presence_run(struct control *c)
 			c->api_ok = a == LEASEFSM_STARTED_LEADING;
 			if (c->api_ok && !c->ever_present) {
 				c->ever_present = 1;
+				c->warm_until = now_ms(c) + c->o.presence_lease_ms;
+				loop_timer_start(c->lp, &c->warm_timer,
+						 (uint64_t)c->o.presence_lease_ms, 0, warm_cb, c);
 				log_info(c->lg, "presence lease acquired", "lease", c->plase);
 			} else if (was != c->api_ok) {
 				log_warn(c->lg,
@@ -954,8 +958,10 @@ static void judge_service(struct control *c, struct svc *s, size_t self)
 	s->nifnames = 0;
 	for (size_t i = 0; i < MAX_ADDRS; i++)
 		s->nifx[i] = 0;
+	s->judged = 0;
 	if (!s->wanted || c->cfg == NULL || s->naddrs == 0 || self >= nn)
 		return;
+	s->judged = 1;
 	netaddr_format(&s->addrs[0], ipbuf, sizeof(ipbuf));
 	const struct mlb_pool *pool =
 		ipam_addr_parse(ipbuf, &ia) == 0 ? mlb_config_pool_for_addr(c->cfg, &ia) : NULL;
@@ -1019,10 +1025,20 @@ static void judge_service(struct control *c, struct svc *s, size_t self)
 	for (size_t k = 0; k < nn; k++)
 		if (k != self && rn[k].candidate && rn[k].score > myscore)
 			s->outscored = 1;
-	if (s->eligible) {
-		/* We rank ourselves as live: our own presence is the API's problem, not ours. */
-		rn[self].candidate = 1;
-		s->rank = ranking_rank(s->key, rn, nn, RANKING_NONE, self);
+	/* We rank ourselves as live: our own presence is the API's problem, not ours. */
+	rn[self].candidate = s->eligible;
+	if (s->capnodes < nn) {
+		void *a = realloc(s->cand, nn), *b = realloc(s->score, nn * sizeof(int));
+		if (a != NULL)
+			s->cand = a;
+		if (b != NULL)
+			s->score = b;
+		if (a != NULL && b != NULL)
+			s->capnodes = nn;
+	}
+	for (size_t k = 0; k < nn && k < s->capnodes; k++) {
+		s->cand[k] = (unsigned char)rn[k].candidate;
+		s->score[k] = rn[k].score;
 	}
 	if ((int)s->why != s->last_logged_why) {
 		s->last_logged_why = (int)s->why;
@@ -1111,6 +1127,92 @@ static void judge_all(struct control *c, struct svc *s)
 	judge_service(c, s, self);
 }
 
+struct plan_ctx {
+	struct control *c;
+	struct svc **v;
+	struct ranking_service *rs;
+	size_t n, cap;
+};
+
+static void plan_collect(struct svc *s, struct plan_ctx *x)
+{
+	if (!s->judged || s->capnodes < x->c->nnodes || x->n == x->cap)
+		return;
+	struct leasefsm_record r;
+	/* The node that just released the lease (graceful stop, ineligible, an interface we
+	 * cannot see went down) is not a candidate for it: the next in line goes first. */
+	if (s->fsm != NULL && leasefsm_observed(s->fsm, &r) && r.holder[0] == '\0')
+		for (size_t k = 0; k < x->c->nnodes; k++)
+			if (strcmp(x->c->nodes[k].name, leasefsm_leader(s->fsm)) == 0)
+				s->cand[k] = 0;
+	x->v[x->n] = s;
+	x->rs[x->n].key = s->key;
+	x->rs[x->n].holder = RANKING_NONE;
+	const json_t *l = informer_get(x->c->inf[INF_LEASES], x->c->ns, s->lease);
+	struct leasefsm_record rec;
+	char rv[LEASEFSM_RV_MAX];
+	if (l != NULL && leaseio_parse(l, &rec, rv, sizeof(rv)) == 0 && rec.holder[0] != '\0')
+		for (size_t k = 0; k < x->c->nnodes; k++)
+			if (strcmp(x->c->nodes[k].name, rec.holder) == 0 &&
+			    (x->c->nodes[k].live || strcmp(rec.holder, x->c->node) == 0))
+				x->rs[x->n].holder = (long)k;
+	x->n++;
+}
+
+static int plan_candidate(void *arg, size_t svc, size_t node, int *score)
+{
+	struct plan_ctx *x = arg;
+
+	*score = x->v[svc]->score[node];
+	return x->v[svc]->cand[node];
+}
+
+/*
+ * Ranks this node for every service with the bounded-load plan (ranking.h): the planned node
+ * tries first, so addresses spread evenly instead of as chance falls. Every speaker computes
+ * the same plan from the same view.
+ */
+static void plan_all(struct control *c)
+{
+	struct plan_ctx x = { .c = c, .cap = c->nsvcs };
+	const char **names = calloc(c->nnodes + 1, sizeof(const char *));
+	long *assigned = calloc(c->nsvcs + 1, sizeof(long));
+	size_t self = c->nnodes;
+
+	x.v = calloc(c->nsvcs + 1, sizeof(struct svc *));
+	x.rs = calloc(c->nsvcs + 1, sizeof(struct ranking_service));
+	if (names == NULL || assigned == NULL || x.v == NULL || x.rs == NULL) {
+		log_error(c->lg, "out of memory planning services");
+		goto out;
+	}
+	for (size_t k = 0; k < c->nnodes; k++) {
+		names[k] = c->nodes[k].name;
+		if (strcmp(names[k], c->node) == 0)
+			self = k;
+	}
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
+			plan_collect(s, &x);
+	if (self == c->nnodes ||
+	    ranking_plan(names, c->nnodes, x.rs, x.n, plan_candidate, &x, assigned) < 0)
+		goto out;
+	for (size_t i = 0; i < x.n; i++) {
+		struct svc *s = x.v[i];
+		for (size_t k = 0; k < c->nnodes; k++) {
+			c->rn[k].name = names[k];
+			c->rn[k].candidate = s->cand[k];
+			c->rn[k].score = s->score[k];
+		}
+		s->rank = s->eligible ? ranking_rank(s->key, c->rn, c->nnodes, assigned[i], self)
+				      : -1;
+	}
+out:
+	free(names);
+	free(assigned);
+	free(x.v);
+	free(x.rs);
+}
+
 static void run_svc(struct control *c, struct svc *s)
 {
 	svc_run(c, s);
@@ -1153,6 +1255,7 @@ static void evaluate(struct control *c)
 	for_each_svc(c, unseen_svc);
 	informer_foreach(c->inf[INF_SLICES], gather_slice, c);
 	for_each_svc(c, judge_all);
+	plan_all(c);
 	for_each_svc(c, run_svc);
 	for_each_svc(c, collect_svc);
 	c->st.services = 0;
@@ -1234,8 +1337,12 @@ static void on_lease(const json_t *obj, int deleted, struct control *c)
 	}
 	if (s == NULL)
 		return;
-	if (s->fsm != NULL)
+	if (s->fsm != NULL) {
+		/* A new holder (or none) changes the plan: rank everyone again. */
+		if (deleted || strcmp(leasefsm_holder(s->fsm), rec.holder) != 0)
+			schedule_eval(c);
 		leasefsm_observe(s->fsm, deleted ? NULL : &rec, rv, now);
+	}
 	if (deleted)
 		schedule_eval(c);
 	svc_run(c, s);
@@ -1369,7 +1476,8 @@ struct control *control_new(struct loop *lp, struct log *lg, struct kube_client 
 	}
 	c->pfsm = leasefsm_new(&pc);
 	c->presence = presence_new(o->presence_lease_ms);
-	if (c->pfsm == NULL || c->presence == NULL) {
+	c->rec = event_recorder_new(lp, lg, kc, "l2lb-speaker", c->node);
+	if (c->pfsm == NULL || c->presence == NULL || c->rec == NULL) {
 		log_error(lg, "out of memory");
 		goto fail;
 	}
@@ -1435,8 +1543,10 @@ void control_free(struct control *c)
 	loop_timer_stop(c->lp, &c->expiry_timer);
 	loop_timer_stop(c->lp, &c->eval_timer);
 	loop_timer_stop(c->lp, &c->stop_timer);
+	loop_timer_stop(c->lp, &c->warm_timer);
 	leasefsm_free(c->pfsm);
 	presence_free(c->presence);
+	event_recorder_free(c->rec);
 	mlb_config_free(c->cfg);
 	free(c->nodes);
 	free(c->rn);

@@ -56,8 +56,8 @@ def must(resp, *codes):
 class Cluster:
     """kubesim with the CRDs, a namespace, nodes, a pool and an advertisement."""
 
-    def __init__(self, tmp):
-        self.sim = H.Sim("--admin", "127.0.0.1:0", tmp=tmp)
+    def __init__(self, tmp, *simargs):
+        self.sim = H.Sim("--admin", "127.0.0.1:0", *simargs, tmp=tmp)
         crds = os.path.join(TOP, "deploy", "crds")
         if shutil.which("kubectl") and os.path.isdir(crds):
             # The real CRDs, so what the speaker writes passes their schemas.
