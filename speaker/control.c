@@ -393,6 +393,20 @@ static const char *obj_rv(const json_t *obj)
 }
 
 /*
+ * --api-loss=keep beyond the service lease's renew deadline: while our own presence lease cannot
+ * be renewed either, the lease still names us and nobody can have written it, so we go on
+ * answering as if we led (a peer that did take over is seen on the wire: wire_conflict). Once
+ * the API answers again, the machine takes the lease back or learns who has it.
+ */
+static int api_hold(const struct control *c, const struct svc *s)
+{
+	return !c->api_ok && !c->o.api_loss_stop && !c->stopping && s->fsm != NULL &&
+	       !leasefsm_is_leading(s->fsm) &&
+	       leasefsm_stop_reason(s->fsm) == LEASEFSM_STOP_RENEW_DEADLINE &&
+	       strcmp(leasefsm_holder(s->fsm), c->node) == 0;
+}
+
+/*
  * Sends the write a leasefsm asked for. Returns the request, or NULL when it could not be
  * queued (then the machine has been told it failed).
  */
@@ -463,12 +477,17 @@ static int svc_step(struct control *c, struct svc *s, int64_t *wake)
 			changed = 1;
 			break;
 		case LEASEFSM_STOPPED_LEADING:
+			changed = 1;
+			if (api_hold(c, s)) {
+				log_warn(c->lg, "lease not renewed (API lost): still answering",
+					 "service", s->key);
+				break;
+			}
 			/* Stop answering before anything else happens, the release included. */
 			set_announce(c, s, 0);
 			s->wire_conflict = 0;
 			log_info(c->lg, "lease lost", "service", s->key, "reason",
 				 leasefsm_stop_reason_str(leasefsm_stop_reason(s->fsm)));
-			changed = 1;
 			break;
 		case LEASEFSM_NEW_LEADER:
 			log_debug(c->lg, "service announced by another node", "service", s->key,
@@ -555,7 +574,7 @@ static void svc_run(struct control *c, struct svc *s)
 			.rank = c->stopping ? -1 : s->rank,
 			.outscored = s->outscored,
 			.rank_step_ms = c->o.rank_step_ms,
-			.leading = leasefsm_is_leading(s->fsm),
+			.leading = leasefsm_is_leading(s->fsm) || api_hold(c, s),
 			.names_us = names_us,
 			.held_by_other = leasefsm_held_by_other(s->fsm, now),
 			.holder_dead = holder[0] != '\0' && !names_us && watch_fresh(c, now) &&
@@ -602,7 +621,7 @@ static void svc_run(struct control *c, struct svc *s)
 			s->campaigning = 0;
 			leasefsm_release(s->fsm);
 		}
-		set_announce(c, s, out.announce && leasefsm_is_leading(s->fsm));
+		set_announce(c, s, out.announce && (leasefsm_is_leading(s->fsm) || api_hold(c, s)));
 		if (s->announcing && !s->status_ours) {
 			char msg[300];
 			s->status_ours = 1;
