@@ -1,6 +1,7 @@
 /* control: the speaker's control plane (see control.h). */
 #include "speaker/control.h"
 
+#include "hash/siphash.h"
 #include "kube/event.h"
 #include "kube/informer.h"
 #include "kube/leasefsm.h"
@@ -31,6 +32,9 @@ static const struct kube_resource res_nodes = { "", "v1", "nodes", 0 };
 static const struct kube_resource res_pools = { "metallb.io", "v1beta1", "ipaddresspools", 1 };
 static const struct kube_resource res_advs = { "metallb.io", "v1beta1", "l2advertisements", 1 };
 static const struct kube_resource res_leases = { "coordination.k8s.io", "v1", "leases", 1 };
+/* ServiceL2Status names are DNS subdomains: up to 253 characters and the NUL. */
+#define STATUS_NAME_MAX 254
+
 static const struct kube_resource res_l2status = { "metallb.io", "v1beta1", "servicel2statuses",
 						   1 };
 
@@ -43,7 +47,10 @@ struct svc {
 	struct control *c;
 	char ns[64], name[64], key[KEY_MAX];
 	char lease[LEASENAME_MAX];
-	char status_name[LEASENAME_MAX];
+	char status_name[STATUS_NAME_MAX];
+	/* The last other node seen holding the lease: its ServiceL2Status is ours to remove once
+	 * we announce, since a dead node cannot remove its own. */
+	char other_holder[LEASEFSM_HOLDER_MAX];
 	struct leasefsm *fsm;
 	struct kube_request *req; /* the lease write in flight */
 	struct kube_request *del; /* a stale lease's delete in flight */
@@ -152,6 +159,23 @@ static unsigned hash_str(const char *s)
 	return h % NBUCKETS;
 }
 
+/*
+ * One ServiceL2Status per service and node, as MetalLB keeps them: status.node is immutable
+ * in the CRD, so a new holder writes its own object instead of rewriting the old holder's, and
+ * a node leaving gracefully deletes only its own, never its successor's. The name shares the
+ * lease's unique suffix and ends with the node (or a hash of it when that would be too long).
+ */
+static void status_name_for(const struct svc *s, const char *node, char *buf, size_t cap)
+{
+	static const uint8_t key[16] = "l2lb-l2status-nm";
+	const char *suffix = s->lease + strlen("l2lb-svc-");
+	int n = snprintf(buf, cap, "l2-%s.%s", suffix, node);
+
+	if (n < 0 || (size_t)n >= cap)
+		snprintf(buf, cap, "l2-%s.n%016llx", suffix,
+			 (unsigned long long)siphash_sum(key, node, strlen(node)));
+}
+
 static struct svc *svc_by_key(struct control *c, const char *key)
 {
 	for (struct svc *s = c->by_key[hash_str(key)]; s != NULL; s = s->next)
@@ -189,8 +213,7 @@ static struct svc *svc_get(struct control *c, const char *ns, const char *name)
 		free(s);
 		return NULL;
 	}
-	/* The ServiceL2Status object shares the lease's unique suffix. */
-	snprintf(s->status_name, sizeof(s->status_name), "l2-%s", s->lease + strlen("l2lb-svc-"));
+	status_name_for(s, c->node, s->status_name, sizeof(s->status_name));
 	snprintf(s->ns, sizeof(s->ns), "%s", ns);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	memcpy(s->key, key, sizeof(key));
@@ -360,6 +383,15 @@ static void write_status(struct control *c, struct svc *s)
 static void delete_status(struct control *c, struct svc *s)
 {
 	kube_client_delete(c->kc, &res_l2status, c->ns, s->status_name, l2status_done, c);
+}
+
+/* Removes another node's ServiceL2Status for s (a dead or former holder's). */
+static void delete_status_of(struct control *c, struct svc *s, const char *node)
+{
+	char name[STATUS_NAME_MAX];
+
+	status_name_for(s, node, name, sizeof(name));
+	kube_client_delete(c->kc, &res_l2status, c->ns, name, l2status_done, c);
 }
 
 /* An Event on the service, as MetalLB's speaker records it when it starts announcing. */
@@ -562,6 +594,8 @@ static void svc_run(struct control *c, struct svc *s)
 	for (int round = 0; round < 4; round++) {
 		const char *holder = leasefsm_holder(s->fsm);
 		int names_us = holder[0] != '\0' && strcmp(holder, c->node) == 0;
+		if (holder[0] != '\0' && !names_us)
+			snprintf(s->other_holder, sizeof(s->other_holder), "%s", holder);
 		/* Right after start a lease counts as free no earlier than the end of the warm-up:
 		 * a speaker that has not yet seen its peers' presence would rank itself first for
 		 * everything. Rank delays count from then. */
@@ -629,6 +663,9 @@ static void svc_run(struct control *c, struct svc *s)
 				 "announcing from node \"%s\" with protocol \"layer2\"", c->node);
 			record_event(c, s, "nodeAssigned", msg);
 			write_status(c, s);
+			if (s->other_holder[0] != '\0')
+				delete_status_of(c, s, s->other_holder);
+			s->other_holder[0] = '\0';
 		}
 		wake = out.wake_ms;
 		if (!svc_step(c, s, &fwake))
@@ -1125,6 +1162,8 @@ static void collect_svc(struct control *c, struct svc *s)
 				 s->key, "lease", s->lease);
 			if (strcmp(rec.holder, c->node) == 0 || rec.holder[0] == '\0')
 				delete_status(c, s);
+			else
+				delete_status_of(c, s, rec.holder);
 			s->del = kube_client_delete(c->lc, &res_leases, c->ns, s->lease,
 						    lease_delete_done, s);
 			c->st.lease_writes++;
