@@ -3,6 +3,7 @@
 
 #include "controller/reconcile.h"
 #include "ipam/ipam.h"
+#include "kube/event.h"
 #include "kube/informer.h"
 #include "kube/workqueue.h"
 #include "mlb/mlb.h"
@@ -11,11 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const struct kube_resource RES_SVC = { "", "v1", "services", 1 };
 static const struct kube_resource RES_NS = { "", "v1", "namespaces", 0 };
-static const struct kube_resource RES_EVENT = { "", "v1", "events", 1 };
 static const struct kube_resource RES_POOL = { "metallb.io", "v1beta1", "ipaddresspools", 1 };
 static const struct kube_resource RES_ADV = { "metallb.io", "v1beta1", "l2advertisements", 1 };
 
@@ -30,6 +29,7 @@ struct controller {
 
 	struct informer *svc_inf, *pool_inf, *adv_inf, *ns_inf;
 	struct workqueue *wq;
+	struct event_recorder *events;
 	struct ipam *ip;
 	struct mlb_config *cfg;
 
@@ -85,32 +85,12 @@ static void st_set_flag(json_t *s, const char *k, bool v)
 	json_object_set_new(s, k, json_boolean(v));
 }
 
-static void wall_time(char *buf, size_t cap)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* ---- Events ---- */
 
-static void event_done(const struct kube_error *err, json_t *obj, void *arg)
-{
-	struct controller *c = arg;
-	(void)obj;
-	if (err->status != KUBE_OK) {
-		char buf[256];
-		log_warn(c->lg, "event not recorded", "error",
-			 kube_error_str(err, buf, sizeof(buf)));
-	}
-}
-
 /*
- * Records an Event on obj (a Service or an IPAddressPool). Only while acting: Events are
- * writes too. Kept minimal until pkg/kube/event lands (no aggregation of repeats; the callers
- * emit a message only when it changed).
+ * Records an Event on obj (a Service or an IPAddressPool) through pkg/kube/event, which
+ * aggregates repeats and limits the rate. Only while acting: Events are writes too. Objects
+ * from a list carry no kind, so the recorder is given one.
  */
 static void emit_event(struct controller *c, const json_t *obj, const char *kind,
 		       const char *api_version, const char *type, const char *reason,
@@ -118,31 +98,22 @@ static void emit_event(struct controller *c, const json_t *obj, const char *kind
 {
 	if (!c->acting)
 		return;
-	const char *ns = meta_str(obj, "namespace"), *name = meta_str(obj, "name");
-	if (ns == NULL || name == NULL)
-		return;
-	char now[32], gen[300];
-	wall_time(now, sizeof(now));
-	snprintf(gen, sizeof(gen), "%.200s.", name);
-	json_t *ev = json_pack(
-		"{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, "
-		"s:{s:s}, s:s, s:s, s:i, s:s, s:s}",
-		"apiVersion", "v1", "kind", "Event", "metadata", "generateName", gen, "namespace",
-		ns, "involvedObject", "kind", kind, "apiVersion", api_version, "namespace", ns,
-		"name", name, "uid", meta_str(obj, "uid") ? meta_str(obj, "uid") : "",
-		"resourceVersion",
-		meta_str(obj, "resourceVersion") ? meta_str(obj, "resourceVersion") : "", "reason",
-		reason, "message", message, "type", type, "source", "component", "l2lb-controller",
-		"firstTimestamp", now, "lastTimestamp", now, "count", 1, "reportingComponent",
-		"l2lb-controller", "reportingInstance", c->identity);
-	if (ev == NULL) {
+	json_t *meta = json_object_get(obj, "metadata");
+	json_t *o = json_pack("{s:s, s:s, s:O}", "apiVersion", api_version, "kind", kind,
+			      "metadata", meta);
+	if (o == NULL) {
 		log_error(c->lg, "out of memory building an event", "reason", reason);
 		return;
 	}
-	c->st.events++;
-	if (kube_client_create(c->kc, &RES_EVENT, ns, ev, event_done, c) == NULL)
-		log_warn(c->lg, "event not queued", "reason", reason);
-	json_decref(ev);
+	enum event_outcome r = event_record(
+		c->events, o, strcmp(type, "Warning") == 0 ? EVENT_WARNING : EVENT_NORMAL, reason,
+		message);
+	json_decref(o);
+	if (r == EVENT_CREATED || r == EVENT_AGGREGATED)
+		c->st.events++;
+	else
+		log_debug(c->lg, "event not recorded", "reason", reason, "outcome",
+			  event_outcome_str(r));
 }
 
 static void svc_event(struct controller *c, const json_t *svc, const char *type, const char *reason,
@@ -790,14 +761,15 @@ struct controller *controller_new(struct loop *lp, struct log *lg, struct kube_c
 	c->ip = ipam_new();
 	c->cfg = mlb_config_build(NULL, 0, NULL, 0);
 	c->wq = workqueue_new(lp, process, c, 0, 0);
+	c->events = event_recorder_new(lp, lg, kc, "l2lb-controller", c->identity);
 	c->svc_inf = mk_informer(c, &RES_SVC, NULL, svc_enqueue, svc_update, svc_enqueue);
 	c->pool_inf = mk_informer(c, &RES_POOL, c->ns, cfg_add, cfg_update, cfg_add);
 	c->adv_inf = mk_informer(c, &RES_ADV, c->ns, cfg_add, cfg_update, cfg_add);
 	c->ns_inf = mk_informer(c, &RES_NS, NULL, NULL, ns_update, NULL);
 	if (c->ns == NULL || (o->lb_class && c->lb_class == NULL) || c->identity == NULL ||
 	    c->svc_state == NULL || c->problems == NULL || c->ip == NULL || c->cfg == NULL ||
-	    c->wq == NULL || c->svc_inf == NULL || c->pool_inf == NULL || c->adv_inf == NULL ||
-	    c->ns_inf == NULL) {
+	    c->wq == NULL || c->events == NULL || c->svc_inf == NULL || c->pool_inf == NULL ||
+	    c->adv_inf == NULL || c->ns_inf == NULL) {
 		log_error(lg, "out of memory setting up the controller");
 		controller_free(c);
 		return NULL;
@@ -816,6 +788,7 @@ void controller_free(struct controller *c)
 	informer_free(c->adv_inf);
 	informer_free(c->ns_inf);
 	workqueue_free(c->wq);
+	event_recorder_free(c->events);
 	ipam_free(c->ip);
 	mlb_config_free(c->cfg);
 	json_decref(c->svc_state);
