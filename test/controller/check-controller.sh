@@ -307,18 +307,34 @@ svc ha1
 wait_check "with two replicas a service is served" 10 sh -c "[ -n \"\$(kubectl get svc ha1 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
 check "... by the acting replica only" sh -c "! grep -q 'address assigned' '$WORK/b.log'"
 snapshot >"$WORK/before-ha"
-stop_ctl a KILL
-wait_check "replica b takes over when a dies" 15 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = b ]"
+# a freezes (no release, no renewals): b must wait for the lease to expire, then act.
+kill -STOP "$(cat "$WORK/a.pid")"
+wait_check "replica b takes over when a stops renewing" 15 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = b ]"
 svc ha2
 wait_check "b serves new services" 10 sh -c "[ -n \"\$(kubectl get svc ha2 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
 check "IPAllocated events before the handover came from a only" \
 	sh -c "! kubectl get events -o jsonpath='{range .items[*]}{.involvedObject.name} {.reason} {.reportingInstance}{\"\\n\"}{end}' | grep -q '^ha1 IPAllocated b'"
 snapshot | grep -v '^ha2=' >"$WORK/after-ha"
 check "handover moved nothing" cmp -s "$WORK/before-ha" "$WORK/after-ha"
+# a wakes up still believing it leads: it must notice and write nothing.
+assigned_before=$(grep -c 'address assigned\|addresses released' "$WORK/a.log")
+stops_before=$(grep -c 'lease lost: stopped acting' "$WORK/a.log")
+kill -CONT "$(cat "$WORK/a.pid")"
+wait_check "a wakes up and stops acting" 10 \
+	sh -c "[ \$(grep -c 'lease lost: stopped acting' '$WORK/a.log') -gt $stops_before ]"
+svc ha3
+wait_check "b still serves" 10 sh -c "[ -n \"\$(kubectl get svc ha3 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+check "a wrote nothing after losing the lease" \
+	[ "$(grep -c 'address assigned\|addresses released' "$WORK/a.log")" = "$assigned_before" ]
+check "... and the lease stays with b" [ "$(holder)" = b ]
 
 # ---- SIGUSR1 dumps pools ----
 kill -USR1 "$(cat "$WORK/b.pid")"
 wait_check "SIGUSR1 logs pool usage" 5 grep -q 'msg=pool name=lan assigned_ipv4=' "$WORK/b.log"
 
 stop_ctl b
+wait_check "b releases on SIGTERM and a takes over" 10 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
+svc ha4
+wait_check "a serves again" 10 sh -c "[ -n \"\$(kubectl get svc ha4 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+stop_ctl a
 t_summary
