@@ -262,6 +262,73 @@ wait_check "overlapping pool refused with an Event" 10 event_on IPAddressPool/ov
 svc after4
 wait_check "other pools keep working" 10 ingress_is after4 192.0.2.205
 
+# ---- serviceAllocation namespaceSelectors; a namespace's labels re-evaluate its services ----
+cat >"$WORK/team.yaml" <<EOF
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: team, namespace: $NS}
+spec:
+  addresses: [198.51.100.50-198.51.100.59]
+  serviceAllocation:
+    priority: 1
+    namespaceSelectors: [{matchLabels: {team: a}}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: teama, labels: {team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: teamc}
+EOF
+K apply -f "$WORK/team.yaml" >/dev/null
+team_svc() { # NAMESPACE NAME [ANNOTATION]
+	cat <<EOF | K apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata:
+  name: $2
+  namespace: $1
+  annotations: {${3:-}}
+spec:
+  type: LoadBalancer
+  ports: [{port: 80, protocol: TCP}]
+EOF
+}
+ns_ingress_is() { [ "$(K get svc -n "$1" "$2" -o jsonpath='{.status.loadBalancer.ingress[*].ip}')" = "$3" ]; }
+team_svc teama t1
+wait_check "namespaceSelectors: the team's pool comes first (priority)" 10 ns_ingress_is teama t1 198.51.100.50
+team_svc teamc t2 '"metallb.io/address-pool": team'
+wait_check "a pool whose namespaceSelectors exclude the service: AllocationFailed" 10 \
+	event_on Service/t2 AllocationFailed serviceAllocation
+K label namespace teamc team=a >/dev/null
+wait_check "labelling its namespace lets the service in" 10 ns_ingress_is teamc t2 198.51.100.51
+
+# ---- an L2Advertisement with serviceSelectors forbids allow-shared-ip ----
+cat >"$WORK/sel.yaml" <<EOF
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: exposed, namespace: $NS}
+spec:
+  ipAddressPools: [lan]
+  serviceSelectors: [{matchLabels: {expose: "yes"}}]
+EOF
+K apply -f "$WORK/sel.yaml" >/dev/null
+cat <<EOF | K apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata:
+  name: selshared
+  namespace: default
+  labels: {expose: "yes"}
+  annotations: {metallb.io/allow-shared-ip: k9}
+spec:
+  type: LoadBalancer
+  ports: [{port: 80, protocol: TCP}]
+EOF
+wait_check "serviceSelectors + allow-shared-ip: AllocationFailed" 10 event_on Service/selshared AllocationFailed allow-shared-ip
+K delete l2advertisement -n $NS exposed >/dev/null
+
 # ---- restart: nothing moves ----
 snapshot() {
 	K get svc -o jsonpath='{range .items[*]}{.metadata.name}={.status.loadBalancer.ingress[*].ip}@{.metadata.annotations.metallb\.io/ip-allocated-from-pool}{"\n"}{end}' | sort
