@@ -6,6 +6,7 @@
  */
 #include "ipam/ipam.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -896,6 +897,23 @@ size_t ipam_count_in_pool(const struct ipam *ip, const struct ipam_pool *pool, e
 		n += tree_count_le(ip->root, hi) - (lo == 0 ? 0 : tree_count_le(ip->root, lo - 1));
 	}
 	return n;
+}
+
+static int64_t clamp64(ipam_u128 v)
+{
+	return v > (ipam_u128)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+void ipam_pool_usage(const struct ipam *ip, const struct ipam_pool *pool,
+		     struct ipam_pool_usage *out)
+{
+	ipam_u128 used4 = ipam_count_in_pool(ip, pool, IPAM_V4);
+	ipam_u128 used6 = ipam_count_in_pool(ip, pool, IPAM_V6);
+	ipam_u128 size4 = ipam_pool_size(pool, IPAM_V4), size6 = ipam_pool_size(pool, IPAM_V6);
+	out->assigned_v4 = clamp64(used4);
+	out->assigned_v6 = clamp64(used6);
+	out->available_v4 = clamp64(size4 > used4 ? size4 - used4 : 0);
+	out->available_v6 = clamp64(size6 > used6 ? size6 - used6 : 0);
 }
 
 size_t ipam_count(const struct ipam *ip)

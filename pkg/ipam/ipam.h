@@ -174,6 +174,15 @@ size_t ipam_holders(const struct ipam *ip, const struct ipam_addr *a, const char
 /* Distinct addresses of family f in use inside pool (the pool status' assignedIPv4/IPv6). */
 size_t ipam_count_in_pool(const struct ipam *ip, const struct ipam_pool *pool, enum ipam_family f);
 
+/* A pool's IPAddressPool.status as MetalLB reports it; counts are clamped to INT64_MAX. */
+struct ipam_pool_usage {
+	int64_t assigned_v4, assigned_v6;
+	int64_t available_v4, available_v6;
+};
+
+void ipam_pool_usage(const struct ipam *ip, const struct ipam_pool *pool,
+		     struct ipam_pool_usage *out);
+
 /* Addresses in use in total, and the bytes the allocator holds for them (for tests/metrics). */
 size_t ipam_count(const struct ipam *ip);
 size_t ipam_mem_bytes(const struct ipam *ip);

@@ -3,6 +3,7 @@
 #include "ipam/ipam.h"
 #include "unit.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static struct ipam_addr A(const char *s) {
@@ -499,6 +500,29 @@ START_TEST(test_dual_stack)
 }
 END_TEST
 
+START_TEST(test_pool_usage)
+{
+	struct ipam_pool *p =
+		mkpool("p", (const char *[]){ "192.0.2.0/30", "2001:db8::/64", NULL });
+	ipam_pool_set_avoid_buggy(p, true);
+	struct ipam *ip = ipam_new();
+	struct ipam_claim a = claim("ns/a"), b = claim("ns/b");
+	struct ipam_addr x, y;
+	ck_assert_int_eq(ipam_alloc_dual(ip, p, &a, &x, &y), IPAM_OK);
+	ck_assert_str_eq(fmt(&x), "192.0.2.1");
+	ck_assert_int_eq(ipam_alloc(ip, p, IPAM_V4, &b, &x), IPAM_OK);
+	struct ipam_pool_usage u;
+	ipam_pool_usage(ip, p, &u);
+	/* 192.0.2.0/30 without .0: three usable, two taken; a /64 is more than int64 can say. */
+	ck_assert_int_eq(u.assigned_v4, 2);
+	ck_assert_int_eq(u.available_v4, 1);
+	ck_assert_int_eq(u.assigned_v6, 1);
+	ck_assert_int_eq(u.available_v6, INT64_MAX);
+	ipam_free(ip);
+	ipam_pool_free(p);
+}
+END_TEST
+
 START_TEST(test_status_strings)
 {
 	for (int s = IPAM_OK; s <= IPAM_NOMEM; s++)
@@ -532,6 +556,7 @@ static Suite *ipam_suite(void)
 	tcase_add_test(tc, test_sharing_prefers_lowest);
 	tcase_add_test(tc, test_assign_requested);
 	tcase_add_test(tc, test_dual_stack);
+	tcase_add_test(tc, test_pool_usage);
 	tcase_add_test(tc, test_status_strings);
 	suite_add_tcase(s, tc);
 	return s;
