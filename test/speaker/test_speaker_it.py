@@ -238,6 +238,13 @@ class SpeakerTest(unittest.TestCase):
             self.assertEqual(victim.wait(10), 0)
         self.assertEqual(H.wait_for(lambda: self.cl.holders().get("db") == new and new, 5),
                          new)
+
+        def statuses():
+            code, _, st = self.cl.sim.get(MLB + "servicel2statuses")
+            return sorted(i.get("status", {}).get("node", "") for i in st["items"]
+                          if i.get("status", {}).get("serviceName") == "db")
+        # The losing node's status is gone; only the new holder's remains.
+        H.wait_for(lambda: statuses() == [new], 5, what="only %s's ServiceL2Status" % new)
         return dt
 
     def test_kill9_failover_within_presence_lease(self):
