@@ -155,91 +155,91 @@ EOF
 check "pools applied with kubectl" sh -c "kubectl apply -f '$WORK/pools.yaml' >/dev/null"
 
 start_ctl a
-wait_check "replica a takes the lease" 15 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
+wait_check "replica a takes the lease" 30 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
 
 # ---- basic allocation ----
 svc web1
-wait_check "first service gets the lowest address" 15 ingress_is web1 192.0.2.200
+wait_check "first service gets the lowest address" 30 ingress_is web1 192.0.2.200
 check "ip-allocated-from-pool annotation" [ "$(pool_ann web1)" = lan ]
-wait_check "IPAllocated event" 10 event_on Service/web1 IPAllocated 192.0.2.200
+wait_check "IPAllocated event" 20 event_on Service/web1 IPAllocated 192.0.2.200
 
 # ---- requested addresses and precedence ----
 svc req1 "metallb.io/loadBalancerIPs: 192.0.2.205"
-wait_check "metallb.io/loadBalancerIPs honoured" 10 ingress_is req1 192.0.2.205
+wait_check "metallb.io/loadBalancerIPs honoured" 20 ingress_is req1 192.0.2.205
 svc req2 "metallb.universe.tf/loadBalancerIPs: 192.0.2.206"
-wait_check "metallb.universe.tf/loadBalancerIPs honoured" 10 ingress_is req2 192.0.2.206
-wait_check "deprecated prefix: Warning event naming the new one" 10 \
+wait_check "metallb.universe.tf/loadBalancerIPs honoured" 20 ingress_is req2 192.0.2.206
+wait_check "deprecated prefix: Warning event naming the new one" 20 \
 	event_on Service/req2 DeprecatedAnnotation "use metallb.io/loadBalancerIPs"
 svc req3 "metallb.io/loadBalancerIPs: 192.0.2.207" "metallb.universe.tf/loadBalancerIPs: 192.0.2.208"
-wait_check "metallb.io wins over metallb.universe.tf" 10 ingress_is req3 192.0.2.207
+wait_check "metallb.io wins over metallb.universe.tf" 20 ingress_is req3 192.0.2.207
 svc req4 -- "loadBalancerIP: 192.0.2.204"
-wait_check "spec.loadBalancerIP honoured" 10 ingress_is req4 192.0.2.204
-wait_check "spec.loadBalancerIP: deprecation Warning" 10 event_on Service/req4 DeprecatedAnnotation loadBalancerIP
+wait_check "spec.loadBalancerIP honoured" 20 ingress_is req4 192.0.2.204
+wait_check "spec.loadBalancerIP: deprecation Warning" 20 event_on Service/req4 DeprecatedAnnotation loadBalancerIP
 svc req5 "metallb.io/loadBalancerIPs: 203.0.113.9"
-wait_check "requested address in no pool: AllocationFailed" 10 \
+wait_check "requested address in no pool: AllocationFailed" 20 \
 	event_on Service/req5 AllocationFailed "not in any"
 check "... and no ingress" [ -z "$(ingress req5)" ]
 
 # ---- address-pool, both prefixes; a pool without L2Advertisement ----
 svc man1 "metallb.io/address-pool: manual"
-wait_check "metallb.io/address-pool picks a manual pool" 10 ingress_is man1 198.51.100.10
+wait_check "metallb.io/address-pool picks a manual pool" 20 ingress_is man1 198.51.100.10
 check "annotation names that pool" [ "$(pool_ann man1)" = manual ]
-wait_check "pool without L2Advertisement: NotAnnounced warning" 10 event_on Service/man1 NotAnnounced manual
+wait_check "pool without L2Advertisement: NotAnnounced warning" 20 event_on Service/man1 NotAnnounced manual
 svc man2 "metallb.universe.tf/address-pool: manual"
-wait_check "metallb.universe.tf/address-pool honoured" 10 ingress_is man2 198.51.100.11
-wait_check "... with a deprecation Warning" 10 event_on Service/man2 DeprecatedAnnotation address-pool
+wait_check "metallb.universe.tf/address-pool honoured" 20 ingress_is man2 198.51.100.11
+wait_check "... with a deprecation Warning" 20 event_on Service/man2 DeprecatedAnnotation address-pool
 svc man3 "metallb.io/address-pool: nosuch"
-wait_check "unknown address-pool: AllocationFailed" 10 event_on Service/man3 AllocationFailed nosuch
+wait_check "unknown address-pool: AllocationFailed" 20 event_on Service/man3 AllocationFailed nosuch
 
 # ---- sharing ----
 svc sha "metallb.io/allow-shared-ip: k1" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
 	"ports: [{port: 80, protocol: TCP}]"
 svc shb "metallb.universe.tf/allow-shared-ip: k1" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
 	"ports: [{port: 443, protocol: TCP}]"
-wait_check "allow-shared-ip: same key, other port shares" 10 ingress_is shb 192.0.2.209
+wait_check "allow-shared-ip: same key, other port shares" 20 ingress_is shb 192.0.2.209
 check "... the first keeps it" ingress_is sha 192.0.2.209
 svc shc "metallb.io/allow-shared-ip: k1" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
 	"ports: [{port: 80, protocol: TCP}]"
-wait_check "allow-shared-ip: same port refused" 10 event_on Service/shc AllocationFailed 192.0.2.209
+wait_check "allow-shared-ip: same port refused" 20 event_on Service/shc AllocationFailed 192.0.2.209
 svc shd "metallb.io/allow-shared-ip: other" "metallb.io/loadBalancerIPs: 192.0.2.209" -- \
 	"ports: [{port: 8080, protocol: TCP}]"
-wait_check "allow-shared-ip: different key refused" 10 event_on Service/shd AllocationFailed 192.0.2.209
+wait_check "allow-shared-ip: different key refused" 20 event_on Service/shd AllocationFailed 192.0.2.209
 check "... refused services have no ingress" [ -z "$(ingress shc)$(ingress shd)" ]
 
 # ---- families ----
 svc dual1 -- "ipFamilyPolicy: RequireDualStack" "ipFamilies: [IPv4, IPv6]"
-wait_check "RequireDualStack: both from one pool, IPv4 first" 10 ingress_is dual1 "192.0.2.201 2001:db8::200"
+wait_check "RequireDualStack: both from one pool, IPv4 first" 20 ingress_is dual1 "192.0.2.201 2001:db8::200"
 svc dual2 -- "ipFamilyPolicy: PreferDualStack" "ipFamilies: [IPv6, IPv4]"
-wait_check "PreferDualStack IPv6-primary: IPv4 still listed first" 10 ingress_is dual2 "192.0.2.202 2001:db8::201"
+wait_check "PreferDualStack IPv6-primary: IPv4 still listed first" 20 ingress_is dual2 "192.0.2.202 2001:db8::201"
 svc six -- "ipFamilyPolicy: SingleStack" "ipFamilies: [IPv6]"
-wait_check "SingleStack IPv6: one IPv6 address" 10 ingress_is six "2001:db8::202"
+wait_check "SingleStack IPv6: one IPv6 address" 20 ingress_is six "2001:db8::202"
 svc dualman "metallb.io/address-pool: manual" -- "ipFamilyPolicy: RequireDualStack" "ipFamilies: [IPv4, IPv6]"
-wait_check "RequireDualStack from an IPv4-only pool fails" 10 event_on Service/dualman AllocationFailed IPv6
+wait_check "RequireDualStack from an IPv4-only pool fails" 20 event_on Service/dualman AllocationFailed IPv6
 
 # ---- load balancer class ----
 svc other -- "loadBalancerClass: example.com/other"
 svc after1
-wait_check "a later service is served" 10 ingress_is after1 192.0.2.203
+wait_check "a later service is served" 20 ingress_is after1 192.0.2.203
 check "another class is left alone" [ -z "$(ingress other)" ]
 
 # ---- requested address changes ----
 K annotate svc req1 --overwrite metallb.io/loadBalancerIPs=192.0.2.200 >/dev/null
-wait_check "change to an address in use: AllocationFailed" 10 event_on Service/req1 AllocationFailed "in use"
+wait_check "change to an address in use: AllocationFailed" 20 event_on Service/req1 AllocationFailed "in use"
 check "... and the old address is kept" ingress_is req1 192.0.2.205
 K annotate svc req1 --overwrite metallb.io/loadBalancerIPs=198.51.100.15 >/dev/null
-wait_check "change to a free address moves it (another pool)" 10 ingress_is req1 198.51.100.15
-wait_check "... annotation follows" 10 sh -c "[ \"\$(kubectl get svc req1 -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}')\" = manual ]"
+wait_check "change to a free address moves it (another pool)" 20 ingress_is req1 198.51.100.15
+wait_check "... annotation follows" 20 sh -c "[ \"\$(kubectl get svc req1 -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}')\" = manual ]"
 
 # ---- type change and delete free the address ----
 K patch svc web1 --type merge -p '{"spec":{"type":"ClusterIP","allocateLoadBalancerNodePorts":null}}' >/dev/null 2>&1 ||
 	K patch svc web1 --type merge -p '{"spec":{"type":"ClusterIP"}}' >/dev/null
-wait_check "type ClusterIP: ingress cleared" 10 sh -c "[ -z \"\$(kubectl get svc web1 -o jsonpath='{.status.loadBalancer.ingress}')\" ]"
-wait_check "... and the annotation removed" 10 sh -c "[ -z \"\$(kubectl get svc web1 -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}')\" ]"
+wait_check "type ClusterIP: ingress cleared" 20 sh -c "[ -z \"\$(kubectl get svc web1 -o jsonpath='{.status.loadBalancer.ingress}')\" ]"
+wait_check "... and the annotation removed" 20 sh -c "[ -z \"\$(kubectl get svc web1 -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}')\" ]"
 svc after2
-wait_check "the freed address is handed out again" 10 ingress_is after2 192.0.2.200
+wait_check "the freed address is handed out again" 20 ingress_is after2 192.0.2.200
 K delete svc req4 >/dev/null
 svc after3 "metallb.io/loadBalancerIPs: 192.0.2.204"
-wait_check "a deleted service's address is free" 10 ingress_is after3 192.0.2.204
+wait_check "a deleted service's address is free" 20 ingress_is after3 192.0.2.204
 
 # ---- pool status ----
 v4=$(K get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' |
@@ -247,7 +247,7 @@ v4=$(K get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[*].ip
 pool_status_ok() {
 	[ "$(K get ipaddresspool -n $NS lan -o jsonpath='{.status.assignedIPv4}/{.status.availableIPv4}/{.status.assignedIPv6}/{.status.availableIPv6}')" = "$v4/$((20 - v4))/3/13" ]
 }
-wait_check "IPAddressPool status: assigned/available per family" 10 pool_status_ok
+wait_check "IPAddressPool status: assigned/available per family" 20 pool_status_ok
 
 # ---- malformed pool refused, others keep working ----
 cat >"$WORK/bad.yaml" <<EOF
@@ -258,9 +258,9 @@ spec:
   addresses: [192.0.2.218/31]
 EOF
 K apply -f "$WORK/bad.yaml" >/dev/null
-wait_check "overlapping pool refused with an Event" 10 event_on IPAddressPool/overlapping InvalidConfiguration overlap
+wait_check "overlapping pool refused with an Event" 20 event_on IPAddressPool/overlapping InvalidConfiguration overlap
 svc after4
-wait_check "other pools keep working" 10 ingress_is after4 192.0.2.205
+wait_check "other pools keep working" 20 ingress_is after4 192.0.2.205
 
 # ---- serviceAllocation namespaceSelectors; a namespace's labels re-evaluate its services ----
 cat >"$WORK/team.yaml" <<EOF
@@ -297,12 +297,12 @@ EOF
 }
 ns_ingress_is() { [ "$(K get svc -n "$1" "$2" -o jsonpath='{.status.loadBalancer.ingress[*].ip}')" = "$3" ]; }
 team_svc teama t1
-wait_check "namespaceSelectors: the team's pool comes first (priority)" 10 ns_ingress_is teama t1 198.51.100.50
+wait_check "namespaceSelectors: the team's pool comes first (priority)" 20 ns_ingress_is teama t1 198.51.100.50
 team_svc teamc t2 '"metallb.io/address-pool": team'
-wait_check "a pool whose namespaceSelectors exclude the service: AllocationFailed" 10 \
+wait_check "a pool whose namespaceSelectors exclude the service: AllocationFailed" 20 \
 	event_on Service/t2 AllocationFailed serviceAllocation
 K label namespace teamc team=a >/dev/null
-wait_check "labelling its namespace lets the service in" 10 ns_ingress_is teamc t2 198.51.100.51
+wait_check "labelling its namespace lets the service in" 20 ns_ingress_is teamc t2 198.51.100.51
 
 # ---- an L2Advertisement with serviceSelectors forbids allow-shared-ip ----
 cat >"$WORK/sel.yaml" <<EOF
@@ -326,8 +326,20 @@ spec:
   type: LoadBalancer
   ports: [{port: 80, protocol: TCP}]
 EOF
-wait_check "serviceSelectors + allow-shared-ip: AllocationFailed" 10 event_on Service/selshared AllocationFailed allow-shared-ip
+wait_check "serviceSelectors + allow-shared-ip: AllocationFailed" 20 event_on Service/selshared AllocationFailed allow-shared-ip
 K delete l2advertisement -n $NS exposed >/dev/null
+
+# ---- a failing status write is retried until it lands ----
+if command -v curl >/dev/null 2>&1; then
+	faults() { curl -sk -X POST "$KUBESIM_URL/kubesim/faults" -d "$1" >/dev/null; }
+	faults '{"errorRate":1,"errorCode":500,"verbs":["update"],"pathRegex":"services/flaky/status"}'
+	svc flaky
+	wait_check "status write refused by the API: logged, retried" 20 grep -q 'service write failed; will retry.*default/flaky' "$WORK/a.log"
+	faults '{"errorRate":0}'
+	wait_check "... and written once the API accepts it" 30 sh -c "[ -n \"\$(kubectl get svc flaky -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+else
+	t_skip "status write retried" "curl not found (kubesim fault injection)"
+fi
 
 # ---- restart: nothing moves ----
 snapshot() {
@@ -344,9 +356,9 @@ K patch svc thief --subresource=status --type merge \
 	-p '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.207"}]}}}' >/dev/null
 grep -v '^late=\|^thief=' "$WORK/before" >"$WORK/before.cmp"
 start_ctl a
-wait_check "after restart the new service is served" 15 sh -c "[ -n \"\$(kubectl get svc late -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
-wait_check "conflict reported on the newer service" 10 event_on Service/thief AllocationConflict default/req3
-wait_check "the newer gets another address" 10 sh -c "ip=\$(kubectl get svc thief -o jsonpath='{.status.loadBalancer.ingress[*].ip}'); [ -n \"\$ip\" ] && [ \"\$ip\" != 192.0.2.207 ]"
+wait_check "after restart the new service is served" 30 sh -c "[ -n \"\$(kubectl get svc late -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "conflict reported on the newer service" 20 event_on Service/thief AllocationConflict default/req3
+wait_check "the newer gets another address" 20 sh -c "ip=\$(kubectl get svc thief -o jsonpath='{.status.loadBalancer.ingress[*].ip}'); [ -n \"\$ip\" ] && [ \"\$ip\" != 192.0.2.207 ]"
 snapshot | grep -v '^late=\|^thief=' >"$WORK/after"
 check "restart moved nothing" cmp -s "$WORK/before.cmp" "$WORK/after"
 check "the new service did not take a held address" sh -c "! grep -q \"=$(ingress late)@\" '$WORK/before.cmp'"
@@ -362,23 +374,23 @@ spec:
 EOF
 K apply -f "$WORK/temp.yaml" >/dev/null
 svc tmp1 "metallb.io/address-pool: temp"
-wait_check "service on a temporary pool" 10 ingress_is tmp1 198.51.100.100
+wait_check "service on a temporary pool" 20 ingress_is tmp1 198.51.100.100
 K delete ipaddresspool -n $NS temp >/dev/null
-wait_check "pool deleted: ingress cleared" 10 ingress_is tmp1 ""
-wait_check "... and an AllocationFailed event says why" 10 event_on Service/tmp1 AllocationFailed temp
+wait_check "pool deleted: ingress cleared" 20 ingress_is tmp1 ""
+wait_check "... and an AllocationFailed event says why" 20 event_on Service/tmp1 AllocationFailed temp
 
 # ---- two replicas, one acting ----
 start_ctl b
-wait_check "replica b sees a acting" 10 grep -q 'another replica acts.*holder=a' "$WORK/b.log"
+wait_check "replica b sees a acting" 20 grep -q 'another replica acts.*holder=a' "$WORK/b.log"
 svc ha1
-wait_check "with two replicas a service is served" 10 sh -c "[ -n \"\$(kubectl get svc ha1 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "with two replicas a service is served" 20 sh -c "[ -n \"\$(kubectl get svc ha1 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
 check "... by the acting replica only" sh -c "! grep -q 'address assigned' '$WORK/b.log'"
 snapshot >"$WORK/before-ha"
 # a freezes (no release, no renewals): b must wait for the lease to expire, then act.
 kill -STOP "$(cat "$WORK/a.pid")"
-wait_check "replica b takes over when a stops renewing" 15 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = b ]"
+wait_check "replica b takes over when a stops renewing" 30 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = b ]"
 svc ha2
-wait_check "b serves new services" 10 sh -c "[ -n \"\$(kubectl get svc ha2 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "b serves new services" 20 sh -c "[ -n \"\$(kubectl get svc ha2 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
 check "IPAllocated events before the handover came from a only" \
 	sh -c "! kubectl get events -o jsonpath='{range .items[*]}{.involvedObject.name} {.reason} {.reportingInstance}{\"\\n\"}{end}' | grep -q '^ha1 IPAllocated b'"
 snapshot | grep -v '^ha2=' >"$WORK/after-ha"
@@ -387,10 +399,10 @@ check "handover moved nothing" cmp -s "$WORK/before-ha" "$WORK/after-ha"
 assigned_before=$(grep -c 'address assigned\|addresses released' "$WORK/a.log")
 stops_before=$(grep -c 'lease lost: stopped acting' "$WORK/a.log")
 kill -CONT "$(cat "$WORK/a.pid")"
-wait_check "a wakes up and stops acting" 10 \
+wait_check "a wakes up and stops acting" 20 \
 	sh -c "[ \$(grep -c 'lease lost: stopped acting' '$WORK/a.log') -gt $stops_before ]"
 svc ha3
-wait_check "b still serves" 10 sh -c "[ -n \"\$(kubectl get svc ha3 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "b still serves" 20 sh -c "[ -n \"\$(kubectl get svc ha3 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
 check "a wrote nothing after losing the lease" \
 	[ "$(grep -c 'address assigned\|addresses released' "$WORK/a.log")" = "$assigned_before" ]
 check "... and the lease stays with b" [ "$(holder)" = b ]
@@ -400,8 +412,8 @@ kill -USR1 "$(cat "$WORK/b.pid")"
 wait_check "SIGUSR1 logs pool usage" 5 grep -q 'msg=pool name=lan assigned_ipv4=' "$WORK/b.log"
 
 stop_ctl b
-wait_check "b releases on SIGTERM and a takes over" 10 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
+wait_check "b releases on SIGTERM and a takes over" 20 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
 svc ha4
-wait_check "a serves again" 10 sh -c "[ -n \"\$(kubectl get svc ha4 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "a serves again" 20 sh -c "[ -n \"\$(kubectl get svc ha4 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
 stop_ctl a
 t_summary
