@@ -389,6 +389,19 @@ static enum reconcile_reason take_requested(struct ipam *ip, const char *key,
 	return RECONCILE_REASON_NONE;
 }
 
+/* Whether the service holds one of the addresses it requests. */
+static bool holds_requested(const struct ipam *ip, const char *key, const struct mlb_service *s)
+{
+	for (size_t i = 0; i < mlb_service_nrequested(s); i++) {
+		const struct ipam_addr *a = mlb_service_requested(s, i);
+		struct ipam_addr held;
+		if (ipam_service_addr(ip, key, a->family, &held) == 0 &&
+		    ipam_addr_cmp(&held, a) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void fail(struct reconcile_result *out, enum reconcile_reason r, const char *why)
 {
 	out->outcome = RECONCILE_FAILED;
@@ -438,6 +451,12 @@ static void decide(const char *key, const json_t *svc, const struct mlb_service 
 		if (ch != MLB_CHOICE_OK || np == 0) {
 			choice_message(ch, s, why, sizeof(why));
 			r = from_choice(ch);
+			/*
+			 * The exact address it asked for (and holds) is in no pool any more: that
+			 * is the one case where a working address is taken away (issue 5).
+			 */
+			if (ch == MLB_CHOICE_NOT_IN_POOL && holds_requested(ip, key, s))
+				ipam_release(ip, key);
 		} else {
 			r = take_requested(ip, key, s, pools[0], &claim, why, sizeof(why));
 		}
