@@ -120,9 +120,150 @@ bed_up() {
 
 bed_down() {
 	[ -n "${BED_DIR:-}" ] || return 0
-	for n in $BED_NODES; do
-		[ -s "$BED_DIR/backend-$n.pid" ] && kill "$(cat "$BED_DIR/backend-$n.pid")" 2>/dev/null
+	for _f in "$BED_DIR"/*.pid; do
+		[ -s "$_f" ] && kill "$(cat "$_f")" 2>/dev/null
 	done
 	sh "$L2LB_TOP/test/kubesim/kubesim-down.sh" "$BED_DIR/sim" >/dev/null 2>&1
 	ns_cleanup
+}
+
+# ---- l2lb on the bed: the daemons, a service with endpoints, and what the client sees ----
+
+# bed_install_config: the l2lb-system namespace, the metallb.io CRDs, the example pool and
+# advertisement (deploy/examples), as a user would apply them.
+bed_install_config() {
+	kc create namespace l2lb-system >/dev/null &&
+		kc apply -f "$L2LB_TOP/deploy/crds/" >/dev/null &&
+		t_wait 10 kc get ipaddresspools.metallb.io -A &&
+		kc apply -f "$L2LB_TOP/deploy/examples/ipaddresspool.yaml" \
+			-f "$L2LB_TOP/deploy/examples/l2advertisement.yaml" >/dev/null
+}
+
+# bed_start_controller NODE [FLAGS...]: the controller in NODE's namespace, logging to the bed.
+bed_start_controller() {
+	_n=$1
+	shift
+	ip netns exec "$NS_PREFIX-$_n" "$L2LB_BUILD/bin/l2lb-controller" \
+		--kubeconfig "$BED_DIR/sim/kubeconfig" --namespace l2lb-system --metrics-addr '' "$@" \
+		>>"$BED_DIR/controller-$_n.log" 2>&1 </dev/null &
+	echo $! >"$BED_DIR/controller-$_n.pid"
+}
+
+# bed_start_speaker NODE [FLAGS...]: the speaker in NODE's namespace, as with host networking.
+bed_start_speaker() {
+	_n=$1
+	shift
+	ip netns exec "$NS_PREFIX-$_n" "$L2LB_BUILD/bin/l2lb-speaker" \
+		--kubeconfig "$BED_DIR/sim/kubeconfig" --node-name "$_n" --namespace l2lb-system \
+		--metrics-addr '' "$@" >>"$BED_DIR/speaker-$_n.log" 2>&1 </dev/null &
+	echo $! >"$BED_DIR/speaker-$_n.pid"
+}
+
+# bed_signal KIND NODE SIGNAL: signal NODE's controller or speaker and wait until it is gone.
+bed_signal() {
+	_pid=$(cat "$BED_DIR/$1-$2.pid" 2>/dev/null) || return 1
+	kill -"$3" "$_pid" 2>/dev/null
+	t_wait 10 sh -c "! kill -0 $_pid 2>/dev/null"
+}
+
+# bed_service NAME [POLICY [FAMILY_POLICY]]: a LoadBalancer service on port 80 selecting app=NAME.
+bed_service() {
+	printf '%s\n' "apiVersion: v1" "kind: Service" "metadata: {name: $1, namespace: default}" \
+		"spec:" "  type: LoadBalancer" "  externalTrafficPolicy: ${2:-Cluster}" \
+		"  ipFamilyPolicy: ${3:-PreferDualStack}" "  selector: {app: $1}" \
+		"  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]" |
+		kc apply -f - >/dev/null
+}
+
+# bed_endpoints NAME NODE...: EndpointSlices (one per family) with a ready backend on each NODE,
+# as the EndpointSlice controller would write them; no NODE leaves the service without backends.
+bed_endpoints() {
+	_svc=$1
+	shift
+	for _fam in IPv4 IPv6; do
+		{
+			echo "apiVersion: discovery.k8s.io/v1"
+			echo "kind: EndpointSlice"
+			echo "metadata:"
+			echo "  name: $_svc-$(echo "$_fam" | tr A-Z a-z)"
+			echo "  namespace: default"
+			echo "  labels: {kubernetes.io/service-name: $_svc}"
+			echo "addressType: $_fam"
+			echo "ports: [{name: http, port: 8080, protocol: TCP}]"
+			[ $# -eq 0 ] && echo "endpoints: []" || echo "endpoints:"
+			for _n in "$@"; do
+				if [ "$_fam" = IPv4 ]; then _a=$(bed_node_ip4 "$_n"); else _a=$(bed_node_ip6 "$_n"); fi
+				echo "  - addresses: [\"$_a\"]"
+				echo "    nodeName: $_n"
+				echo "    conditions: {ready: true, serving: true, terminating: false}"
+			done
+		} | kc apply -f - >/dev/null || return 1
+	done
+}
+
+# bed_ingress NAME INDEX: the INDEXth address in the service's status (empty if none yet).
+bed_ingress() {
+	kc get svc "$1" -o "jsonpath={.status.loadBalancer.ingress[$2].ip}" 2>/dev/null
+}
+
+# bed_holder NAME: the node the service's ServiceL2Status names (empty if none).
+bed_holder() {
+	kc get servicel2statuses -n l2lb-system \
+		-o 'jsonpath={range .items[*]}{.status.serviceName}{" "}{.status.node}{"\n"}{end}' \
+		2>/dev/null | awk -v s="$1" '$1 == s { print $2; exit }'
+}
+
+# bed_node_of_mac MAC: which node's eth0 has this MAC.
+bed_node_of_mac() {
+	for _n in $BED_NODES; do
+		[ "$(mac "$_n" eth0)" = "$1" ] && echo "$_n" && return 0
+	done
+	echo "unknown($1)"
+}
+
+# bed_client_mac ADDR: the MAC in the client's neighbour table for ADDR (empty if none).
+bed_client_mac() {
+	nsx client ip neigh show "$1" | sed -nE 's/.*lladdr ([0-9a-f:]+).*/\1/p'
+}
+
+# bed_probe ADDR: asks for ADDR from the client as a LAN host would (arping for IPv4, ndisc6 for
+# IPv6) and prints each distinct MAC that answered, lowercase, one per line.
+bed_probe() {
+	case $1 in
+	*:*) nsx client ndisc6 -m -n -r 3 -w 500 "$1" eth0 2>&1 |
+		sed -nE 's/.*link-layer address: *([0-9A-Fa-f:]+).*/\1/p' ;;
+	*) nsx client arping -c 3 -w 3 -I eth0 "$1" 2>&1 |
+		sed -nE 's/.*\[([0-9A-Fa-f:]+)\].*/\1/p' ;;
+	esac | tr A-F a-f | sort -u
+}
+
+# bed_curl ADDR: what the client gets from http://ADDR/ (the name of the node that served it).
+bed_curl() {
+	case $1 in
+	*:*) nsx client curl -s --max-time 2 "http://[$1]/" ;;
+	*) nsx client curl -s --max-time 2 "http://$1/" ;;
+	esac
+}
+
+# bed_wait_moved ADDR OLDMAC LIMIT_MS: polls the client's neighbour table (never asking on the
+# wire, so only a gratuitous ARP / unsolicited NA can change it) until ADDR maps to another MAC;
+# prints the milliseconds it took, returns 1 if it did not move within LIMIT_MS.
+bed_wait_moved() {
+	_t0=$(now_ms)
+	_tries=$(($3 / 20))
+	while [ "$(bed_client_mac "$1")" = "$2" ] && [ "$_tries" -gt 0 ]; do
+		sleep 0.02
+		_tries=$((_tries - 1))
+	done
+	echo $(($(now_ms) - _t0))
+	_m=$(bed_client_mac "$1")
+	[ -n "$_m" ] && [ "$_m" != "$2" ]
+}
+
+# Predicates for t_wait: the service has an INDEXth address / an announcing node.
+bed_has_ingress() {
+	[ -n "$(bed_ingress "$1" "$2")" ]
+}
+bed_has_holder() {
+	[ -n "$(bed_holder "$1")" ]
 }

@@ -1,0 +1,159 @@
+#!/bin/sh
+# check-e2e.sh: l2lb end to end on the three-node test bed (bed.sh), as a home-lab user sees it:
+# addresses assigned, exactly one node answering, curl through the address, and failover by
+# kill -9, by SIGTERM and by the node leaving the LAN, each reaching the client by GARP / NA.
+# Failover times are printed, never asserted. Skips (77) without root or kubectl.
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/bed.sh"
+
+ns_skip_unless_able
+for t in nft curl kubectl python3; do
+	command -v "$t" >/dev/null 2>&1 || {
+		echo "skip: $t is not installed"
+		exit 77
+	}
+done
+TMP=$(mktemp -d)
+trap 'bed_down; rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+
+# logs: what a failure prints, so it can be understood from the CI output alone.
+logs() {
+	for f in "$BED_DIR"/controller-*.log "$BED_DIR"/speaker-*.log; do
+		[ -s "$f" ] || continue
+		echo "    ---- last lines of ${f##*/}"
+		tail -n 12 "$f" | sed 's/^/    /'
+	done
+}
+check() { # check NAME WHY-IF-FAILED CMD...
+	_name=$1 _why=$2
+	shift 2
+	if "$@"; then
+		t_ok "$_name"
+	else
+		t_fail "$_name" "$_why"
+		logs
+	fi
+}
+
+bed_up "$TMP/bed" || {
+	t_fail "test bed comes up" "see above"
+	t_summary
+	exit 1
+}
+bed_install_config || {
+	t_fail "CRDs, pool and advertisement apply" "kubectl apply failed"
+	t_summary
+	exit 1
+}
+bed_start_controller node1
+for n in $BED_NODES; do
+	bed_start_speaker "$n"
+done
+
+# answered_by_holder SERVICE ADDR: exactly one MAC answers the client's probe for ADDR, it is
+# the MAC of the node that the ServiceL2Status names, and curl through ADDR reaches that node.
+answered_by_holder() {
+	_h=$(bed_holder "$1")
+	_macs=$(bed_probe "$2")
+	SEEN="holder '$_h', MACs that answered: '$(echo $_macs)', curl: '$(bed_curl "$2")'"
+	[ -n "$_h" ] && [ "$(echo "$_macs" | wc -l)" -eq 1 ] &&
+		[ "$(bed_node_of_mac "$_macs")" = "$_h" ] && [ "$(bed_curl "$2")" = "$_h" ]
+}
+
+# --- dual-stack service: both families assigned and answered by one node ---
+bed_service web Cluster PreferDualStack && bed_endpoints web $BED_NODES
+check "dual-stack service gets an IPv4 and an IPv6 address" "status: $(kc get svc web -o jsonpath='{.status}' 2>&1)" \
+	t_wait 20 bed_has_ingress web 1
+V4=$(bed_ingress web 0)
+V6=$(bed_ingress web 1)
+case "$V4/$V6" in
+192.0.2.2[01][0-9]/2001:db8::2[01]?) t_ok "addresses come from the pool, IPv4 first ($V4, $V6)" ;;
+*) t_fail "addresses come from the pool, IPv4 first" "saw '$V4' and '$V6'" ;;
+esac
+check "a node announces web (ServiceL2Status)" "none after 20 s" t_wait 20 bed_has_holder web
+for a in "$V4" "$V6"; do
+	if t_wait 10 answered_by_holder web "$a"; then
+		t_ok "$a: exactly one MAC answers, the holder's, and curl reaches its backend"
+	else
+		t_fail "$a: exactly one MAC answers, the holder's, and curl reaches its backend" "$SEEN"
+		logs
+	fi
+done
+
+# moved SERVICE ADDR OLDMAC HOW: the client's neighbour entry moves by GARP/NA alone (the table is
+# only read, never asked), traffic reaches the new node, and the status follows.
+moved() {
+	if ms=$(bed_wait_moved "$2" "$3" 15000); then
+		new=$(bed_node_of_mac "$(bed_client_mac "$2")")
+		t_ok "$4: $2 moved to $new by GARP/NA in $ms ms"
+		echo "failover $4: $ms ms" >>"$TMP/figures"
+		check "$4: curl through $2 reaches $new" "curl said '$(bed_curl "$2")'" \
+			t_wait 10 curl_is "$2" "$new"
+		check "$4: ServiceL2Status names $new" "it names '$(bed_holder "$1")'" \
+			t_wait 10 holder_is "$1" "$new"
+	else
+		t_fail "$4: $2 moves to another node by GARP/NA" "the client still has $3 after 15 s"
+		logs
+	fi
+}
+holder_is() {
+	[ "$(bed_holder "$1")" = "$2" ]
+}
+curl_is() {
+	[ "$(bed_curl "$1")" = "$2" ]
+}
+
+# Keep the client's neighbour entry fresh before each failover, as live traffic would.
+prime() {
+	bed_curl "$1" >/dev/null
+	bed_client_mac "$1"
+}
+
+# --- kill -9 of the holder's speaker ---
+h=$(bed_holder web)
+old=$(prime "$V4")
+bed_signal speaker "$h" KILL
+moved web "$V4" "$old" "kill -9 of $h's speaker"
+bed_start_speaker "$h"
+
+# --- SIGTERM: a graceful handover releases the lease at once ---
+h=$(bed_holder web)
+old=$(prime "$V4")
+bed_signal speaker "$h" TERM
+moved web "$V4" "$old" "SIGTERM of $h's speaker"
+check "SIGTERM: the speaker exits 0 after releasing" "see its log" \
+	grep -q . "$BED_DIR/speaker-$h.log"
+bed_start_speaker "$h"
+
+# --- controller restart: nothing moves ---
+before=$(kc get svc web -o jsonpath='{.status.loadBalancer.ingress[*].ip}')
+bed_signal controller node1 TERM
+bed_start_controller node1
+bed_service web2 Cluster SingleStack && bed_endpoints web2 $BED_NODES
+check "after a controller restart a new service still gets an address" "none in 20 s" \
+	t_wait 20 bed_has_ingress web2 0
+after=$(kc get svc web -o jsonpath='{.status.loadBalancer.ingress[*].ip}')
+if [ "$before" = "$after" ] && [ -n "$after" ]; then
+	t_ok "controller restart: web keeps $after"
+else
+	t_fail "controller restart: web keeps its addresses" "before '$before', after '$after'"
+fi
+W2=$(bed_ingress web2 0)
+case " $before " in
+*" $W2 "*) t_fail "no address is handed out twice" "web2 got $W2, which web holds" ;;
+*) t_ok "no address is handed out twice (web2 got $W2)" ;;
+esac
+
+# --- the holder's node leaves the LAN: its link is deleted ---
+h=$(bed_holder web)
+old=$(prime "$V6")
+ip -n "$NS_PREFIX-$h" link del eth0
+moved web "$V6" "$old" "$h's link deleted"
+
+echo
+echo "figures:"
+sed 's/^/  /' "$TMP/figures" 2>/dev/null
+t_summary
