@@ -159,11 +159,14 @@ bed_start_speaker() {
 	echo $! >"$BED_DIR/speaker-$_n.pid"
 }
 
-# bed_signal KIND NODE SIGNAL: signal NODE's controller or speaker and wait until it is gone.
+# bed_signal KIND NODE SIGNAL: signal NODE's controller or speaker, wait until it is gone, and
+# leave its exit status in BED_RC (the daemons are children of the shell that started them).
 bed_signal() {
 	_pid=$(cat "$BED_DIR/$1-$2.pid" 2>/dev/null) || return 1
 	kill -"$3" "$_pid" 2>/dev/null
 	t_wait 10 sh -c "! kill -0 $_pid 2>/dev/null"
+	wait "$_pid" 2>/dev/null
+	BED_RC=$?
 }
 
 # bed_service NAME [POLICY [FAMILY_POLICY]]: a LoadBalancer service on port 80 selecting app=NAME.
