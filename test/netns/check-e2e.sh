@@ -147,6 +147,24 @@ case " $before " in
 *) t_ok "no address is handed out twice (web2 got $W2)" ;;
 esac
 
+# --- speaker restarts: restarting the nodes that do not hold web moves nothing, and web is
+# answered throughout (sticky holding; no ARP churn) ---
+h=$(bed_holder web)
+for n in $BED_NODES; do
+	[ "$n" = "$h" ] && continue
+	bed_signal speaker "$n" TERM
+	bed_start_speaker "$n"
+done
+probe_stays() { # three probes spread over the restarts' settling time
+	_i=0
+	while [ $_i -lt 3 ]; do
+		[ "$(bed_node_of_mac "$(bed_probe "$V4")")" = "$h" ] || return 1
+		_i=$((_i + 1))
+	done
+}
+check "speaker restarts elsewhere: $h keeps web and keeps answering" \
+	"holder now '$(bed_holder web)', MACs '$(echo $(bed_probe "$V4"))'" probe_stays
+
 # --- externalTrafficPolicy: Local: only a node with a backend announces; the address follows it ---
 bed_service loc Local SingleStack && bed_endpoints loc node2
 check "Local: the service gets an address" "none in 20 s" t_wait 20 bed_has_ingress loc 0
@@ -207,7 +225,11 @@ if t_wait 60 statuses; then
 	t_ok "many: all $MANY services are announced"
 	counts=$(cut -d' ' -f2 "$TMP/held" | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
 	echo "spread of $MANY services: $counts" >>"$TMP/figures"
-	if cut -d' ' -f2 "$TMP/held" | sort | uniq -c | awk -v n="$MANY" '
+	# The plan balances every service a node holds, so with a handful of m* services the other
+	# services' places dominate: judge the spread only at the issue's scale.
+	if [ "$MANY" -lt 100 ]; then
+		t_skip "many: spread within 15% of even" "only judged with 100 or more services"
+	elif cut -d' ' -f2 "$TMP/held" | sort | uniq -c | awk -v n="$MANY" '
 		{ c[$2] = $1; k++ }
 		END { e = n / 3; if (k != 3) exit 1
 		      for (x in c) if (c[x] < e * 0.85 || c[x] > e * 1.15) exit 1 }'; then
