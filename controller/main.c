@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "controller/controller.h"
 #include "http/metrics.h"
+#include "http/server.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/lease.h"
@@ -58,6 +59,7 @@ struct app {
 	struct kube_client *kc;
 	struct lease_set *ls;
 	struct lease *lease;
+	struct http_server *http;
 	struct metrics *reg;
 	struct metric *m_acting;
 	const char *identity;
@@ -144,7 +146,8 @@ static void ready_tick(struct loop_timer *t, void *arg)
 {
 	struct app *a = arg;
 	(void)t;
-	(void)a;
+	int ok = controller_synced(a->ctl);
+	http_server_set_ready(a->http, ok, ok ? NULL : "informers not synced");
 }
 
 static const char *default_namespace(void)
@@ -312,11 +315,8 @@ int main(int argc, char *argv[])
 			      &fam) != METRIC_OK)
 		log_fatal(a.lg, "cannot register metrics");
 	a.m_acting = metric_family_solo(fam);
-	/* The endpoints come with pkg/http/server; until then the registry is kept but not served.
-	 */
-	if (metrics_addr != NULL && *metrics_addr != '\0')
-		log_warn(a.lg, "metrics endpoint not served yet in this build", "addr",
-			 metrics_addr);
+	if (http_server_new(a.lp, a.lg, a.reg, metrics_addr, &a.http) < 0)
+		log_fatal(a.lg, "cannot serve --metrics-addr", "addr", metrics_addr);
 	char ua[64];
 	snprintf(ua, sizeof(ua), "%s/%s", PROG, L2LB_VERSION);
 	struct kube_client_opts kopts = { .user_agent = ua,
@@ -357,6 +357,7 @@ int main(int argc, char *argv[])
 	lease_set_free(a.ls);
 	controller_free(a.ctl);
 	kube_client_free(a.kc);
+	http_server_free(a.http);
 	metrics_free(a.reg);
 	loop_free(a.lp);
 	kube_config_free(kcfg);

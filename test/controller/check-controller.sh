@@ -44,7 +44,7 @@ NS=l2lb-system
 
 # start_ctl NAME: runs a replica with fast lease timings; its pid goes to $WORK/NAME.pid.
 start_ctl() {
-	"$CTL" --kubeconfig "$KUBECONFIG" --namespace $NS --identity "$1" --metrics-addr "" \
+	"$CTL" --kubeconfig "$KUBECONFIG" --namespace $NS --identity "$1" --metrics-addr 127.0.0.1:0 \
 		--lease-duration 3s --renew-deadline 2s --retry-period 500ms --log-level debug \
 		>>"$WORK/$1.log" 2>&1 &
 	echo $! >"$WORK/$1.pid"
@@ -156,6 +156,15 @@ check "pools applied with kubectl" sh -c "kubectl apply -f '$WORK/pools.yaml' >/
 
 start_ctl a
 wait_check "replica a takes the lease" 30 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
+
+# ---- metrics and health ----
+if command -v curl >/dev/null 2>&1; then
+	port=$(sed -n 's/.*serving.*port=\([0-9]*\).*/\1/p' "$WORK/a.log" | head -1)
+	wait_check "/readyz answers ready once synced" 20 sh -c "curl -sf http://127.0.0.1:$port/readyz"
+	wait_check "/metrics says this replica acts" 20 sh -c "curl -s http://127.0.0.1:$port/metrics | grep -q '^l2lb_controller_acting 1'"
+else
+	t_skip "metrics" "curl not found"
+fi
 
 # ---- basic allocation ----
 svc web1
