@@ -354,6 +354,12 @@ fi
 snapshot() {
 	K get svc -o jsonpath='{range .items[*]}{.metadata.name}={.status.loadBalancer.ingress[*].ip}@{.metadata.annotations.metallb\.io/ip-allocated-from-pool}{"\n"}{end}' | sort
 }
+# The status and the pool annotation are two writes: take the snapshot once every service that
+# has an address also has its annotation, or a restart would seem to move what was in flight.
+settled() {
+	! snapshot | grep -q '=[^@][^@]*@$'
+}
+wait_check "before the restart every address has its pool annotation" 20 settled
 snapshot >"$WORK/before"
 stop_ctl a
 check "SIGTERM: exit 0" [ $? = 0 ]
