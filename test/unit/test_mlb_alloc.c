@@ -1,23 +1,10 @@
 /* Unit tests for mlb_allocate(): family policies, keeping addresses, requested addresses. */
 #include "mlb/mlb.h"
+#include "jsonfix.h"
 #include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static json_t *J(const char *text)
-{
-	char *t = strdup(text);
-	ck_assert_ptr_nonnull(t);
-	for (char *p = t; *p != '\0'; p++)
-		if (*p == '\'')
-			*p = '"';
-	json_error_t err;
-	json_t *j = json_loads(t, JSON_DECODE_ANY, &err);
-	ck_assert_msg(j != NULL, "bad test json %s: %s", t, err.text);
-	free(t);
-	return j;
-}
 
 static struct mlb_config *cfg_of(const char *pools)
 {

@@ -1,43 +1,12 @@
 /* Unit tests for controller/reconcile: one Service's decision, keyed on the outcome enums. */
 #include "controller/reconcile.h"
+#include "jsonfix.h"
 #include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
-/* JSON written with ' for " so the tables stay readable. */
-static json_t *J(const char *text)
-{
-	char *t = strdup(text);
-	ck_assert_ptr_nonnull(t);
-	for (char *p = t; *p != '\0'; p++)
-		if (*p == '\'')
-			*p = '"';
-	json_error_t err;
-	json_t *j = json_loads(t, JSON_DECODE_ANY, &err);
-	ck_assert_msg(j != NULL, "bad test json %s: %s", t, err.text);
-	free(t);
-	return j;
-}
-
-static struct mlb_config *build(const char *pools_json, const char *advs_json)
-{
-	json_t *pools = J(pools_json), *advs = J(advs_json);
-	const json_t *pv[16], *av[16];
-	size_t np = json_array_size(pools), na = json_array_size(advs);
-	ck_assert(np <= 16 && na <= 16);
-	for (size_t i = 0; i < np; i++)
-		pv[i] = json_array_get(pools, i);
-	for (size_t i = 0; i < na; i++)
-		av[i] = json_array_get(advs, i);
-	struct mlb_config *cfg = mlb_config_build(pv, np, av, na);
-	ck_assert_ptr_nonnull(cfg);
-	json_decref(pools);
-	json_decref(advs);
-	return cfg;
-}
 
 #define POOL(name, spec) \
 	"{'metadata': {'name': '" name "', 'namespace': 'l2lb-system'}, 'spec': " spec "}"
