@@ -215,12 +215,8 @@ int main(int argc, char *argv[])
 			printf("%s %s\n", PROG, L2LB_VERSION);
 			return 0;
 		case 'l':
-			if (log_level_parse(optarg, &level) < 0) {
-				fprintf(stderr,
-					"%s: bad --log-level %s: want error, warn, info or debug\n",
-					PROG, optarg);
+			if (cli_parse_log_level(PROG, optarg, &level) < 0)
 				return CLI_EXIT_USAGE;
-			}
 			break;
 		case O_KUBECONFIG:
 			kubeconfig = optarg;

@@ -32,3 +32,12 @@ int cli_parse_long(const char *s, long min, long max, long *out)
 	*out = v;
 	return 0;
 }
+
+int cli_parse_log_level(const char *prog, const char *s, enum log_level *out)
+{
+	if (log_level_parse(s, out) == 0)
+		return 0;
+	fprintf(stderr, "%s: bad --log-level %s: want error, warn, info or debug\n", prog,
+		s != NULL ? s : "");
+	return -1;
+}

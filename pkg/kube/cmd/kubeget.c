@@ -319,12 +319,8 @@ int main(int argc, char *argv[])
 			}
 			break;
 		case 'L':
-			if (log_level_parse(optarg, &level) < 0) {
-				fprintf(stderr,
-					"%s: bad --log-level %s: want error, warn, info or debug\n",
-					PROG, optarg);
+			if (cli_parse_log_level(PROG, optarg, &level) < 0)
 				return CLI_EXIT_USAGE;
-			}
 			break;
 		default:
 			return cli_flag_error(PROG, c, argv);
