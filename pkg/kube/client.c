@@ -37,6 +37,8 @@ struct kube_client {
 	struct kube_request *reqs;	/* every live request */
 	struct kube_request *graveyard; /* cancelled while in_curl, freed afterwards */
 	unsigned inflight;
+	kube_request_observer observe;
+	void *observe_arg;
 };
 
 struct kube_request {
@@ -397,6 +399,37 @@ static const char *method_str(enum method m)
 	return "?";
 }
 
+static const char *verb_str(enum method m, enum kind k)
+{
+	switch (k) {
+	case K_LIST:
+		return "list";
+	case K_WATCH:
+		return "watch";
+	case K_PLAIN:
+		break;
+	}
+	switch (m) {
+	case M_GET:
+		return "get";
+	case M_POST:
+		return "create";
+	case M_PUT:
+		return "update";
+	case M_PATCH:
+		return "patch";
+	case M_DELETE:
+		return "delete";
+	}
+	return "?";
+}
+
+void kube_client_set_observer(struct kube_client *c, kube_request_observer fn, void *arg)
+{
+	c->observe = fn;
+	c->observe_arg = arg;
+}
+
 static int watch_event(enum watch_result r, const struct watch_event *ev, const char *detail,
 		       void *arg)
 {
@@ -745,6 +778,9 @@ static void attempt_done(struct kube_request *req, CURLcode rc)
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &err.code);
 	const char *cerr = curl_easy_strerror(rc);
 	detach_easy(req);
+	if (req->c->observe)
+		req->c->observe(verb_str(req->method, req->kind), rc == CURLE_OK ? err.code : 0,
+				req->c->observe_arg);
 
 	if (rc != CURLE_OK) {
 		if (req->too_big) {

@@ -101,6 +101,15 @@ void kube_client_free(struct kube_client *c);
 /* Requests started and not yet finished (for tests and metrics). */
 unsigned kube_client_inflight(const struct kube_client *c);
 
+/*
+ * Called once per HTTP attempt as it ends, retries included, so that request metrics count
+ * what the server saw: verb is the API verb ("get", "list", "watch", "create", "update",
+ * "patch", "delete"), code the HTTP status, 0 when no answer came. One observer per client;
+ * fn NULL removes it. arg is borrowed.
+ */
+typedef void (*kube_request_observer)(const char *verb, long code, void *arg);
+void kube_client_set_observer(struct kube_client *c, kube_request_observer fn, void *arg);
+
 struct kube_list_opts {
 	const char *label_selector; /* NULL: all */
 	const char *field_selector;
