@@ -1111,7 +1111,7 @@ class Server:
             if self.args.authorize and self.tokens:
                 self.authorize(req, uobj)
             f = sim.faults
-            if f["latencyMs"]:
+            if f["latencyMs"] and self.fault_applies(req):
                 await asyncio.sleep(f["latencyMs"] / 1000.0)
             if f["errorRate"] and random.random() < f["errorRate"] and self.fault_applies(req):
                 if int(f["errorCode"]) == 429:
