@@ -1,0 +1,242 @@
+#!/bin/sh
+# check-rbac.sh: the RBAC in deploy/ is exactly what the daemons use. kubesim enforces the RBAC
+# of deploy/l2lb.yaml (--authorize) and logs who made each request; two controller replicas and
+# three speakers (dry run: every API call of a real speaker, no network) each with its own
+# service account token go through a realistic run (services assigned and announced, a pool
+# exhausted, a write conflict, a leader handover, speakers stopped, killed and restarted, a
+# service deleted); then rbac.py checks each daemon's requests against its (Cluster)Roles, and
+# that every verb of every rule was used. Skips (77) without kubectl.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+if ! command -v kubectl >/dev/null 2>&1; then
+	echo "skip: kubectl is not installed (not packaged by Debian 12); nothing to apply with"
+	exit 77
+fi
+work=$(mktemp -d)
+stop_daemons() {
+	for f in "$work"/*.pid; do
+		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+}
+trap 'stop_daemons; kubesim_stop; rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
+cd "$L2LB_TOP" || exit 1
+NS=l2lb-system
+CTL_USER=system:serviceaccount:$NS:l2lb-controller
+SPK_USER=system:serviceaccount:$NS:l2lb-speaker
+
+# The static token file: one identity per daemon, as their service account tokens would be.
+printf '%s\n' "rbac-ctl-token,$CTL_USER,uid-ctl" "rbac-spk-token,$SPK_USER,uid-spk" \
+	>"$work/tokens"
+kubesim_start "$work/sim" --token-file "$work/tokens" --authorize --admin 127.0.0.1:0 || {
+	t_fail "kubesim starts" "see its log above"
+	t_summary
+	exit 1
+}
+ADMIN=$(sed -n 's/.* admin //p' "$work/sim/kubesim.log" | head -n 1)
+sed 's/^\( *token:\).*/\1 "rbac-ctl-token"/' "$KUBECONFIG" >"$work/ctl.kubeconfig"
+sed 's/^\( *token:\).*/\1 "rbac-spk-token"/' "$KUBECONFIG" >"$work/spk.kubeconfig"
+
+logs() {
+	for f in "$work"/*.log; do
+		[ -s "$f" ] || continue
+		echo "    ---- last lines of ${f##*/}"
+		tail -n 8 "$f" | sed 's/^/    /'
+	done
+}
+check() { # check NAME WHY-IF-FAILED CMD...
+	_name=$1 _why=$2
+	shift 2
+	if "$@"; then
+		t_ok "$_name"
+	else
+		t_fail "$_name" "$_why"
+		logs
+	fi
+}
+
+# What a user installs: every object of deploy/l2lb.yaml (the Deployment and DaemonSet are only
+# stored: kubesim runs no pods; the daemons below stand in for them).
+if kubectl apply -f deploy/l2lb.yaml >"$work/apply.out" 2>&1; then
+	t_ok "deploy/l2lb.yaml applies"
+else
+	t_fail "deploy/l2lb.yaml applies" "$(cat "$work/apply.out")"
+fi
+t_wait 10 kubectl get ipaddresspools.metallb.io -A
+kubectl apply -f deploy/examples/ipaddresspool.yaml -f deploy/examples/l2advertisement.yaml \
+	>/dev/null
+# A pool with one address and its own advertisement: the second service asking for it fails.
+printf '%s\n' "apiVersion: metallb.io/v1beta1" "kind: IPAddressPool" \
+	"metadata: {name: tiny, namespace: $NS}" \
+	"spec: {addresses: [192.0.2.230/32], autoAssign: false}" "---" \
+	"apiVersion: metallb.io/v1beta1" "kind: L2Advertisement" \
+	"metadata: {name: tiny, namespace: $NS}" "spec: {ipAddressPools: [tiny]}" |
+	kubectl apply -f - >/dev/null
+for n in node1 node2 node3; do
+	printf '%s\n' "apiVersion: v1" "kind: Node" \
+		"metadata: {name: $n, labels: {kubernetes.io/hostname: $n}}" \
+		"status: {conditions: [{type: Ready, status: 'True', reason: KubeletReady}]}"
+	echo ---
+done | kubectl apply -f - >/dev/null
+
+# service NAME [POOL]: a dual-stack LoadBalancer service with a ready backend on every node.
+service() {
+	{
+		printf '%s\n' "apiVersion: v1" "kind: Service" "metadata:" "  name: $1" \
+			"  namespace: default"
+		[ -n "${2:-}" ] && echo "  annotations: {metallb.io/address-pool: $2}"
+		printf '%s\n' "spec:" "  type: LoadBalancer" "  ipFamilyPolicy: PreferDualStack" \
+			"  selector: {app: $1}" "  ports: [{name: http, port: 80, targetPort: 8080}]"
+		for fam in IPv4 IPv6; do
+			printf '%s\n' "---" "apiVersion: discovery.k8s.io/v1" "kind: EndpointSlice" \
+				"metadata: {name: $1-$(echo $fam | tr A-Z a-z), namespace: default, labels: {kubernetes.io/service-name: $1}}" \
+				"addressType: $fam" "ports: [{name: http, port: 8080, protocol: TCP}]" \
+				"endpoints:"
+			for a in 1 2 3; do
+				[ $fam = IPv4 ] && ip=192.0.2.1$a || ip=2001:db8::1$a
+				echo "  - {addresses: ['$ip'], nodeName: node$a, conditions: {ready: true}}"
+			done
+		done
+	} | kubectl apply -f - >/dev/null
+}
+ingress() {
+	[ -n "$(kubectl get svc "$1" -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null)" ]
+}
+holder() {
+	kubectl get servicel2statuses -n $NS \
+		-o 'jsonpath={range .items[*]}{.status.serviceName}{" "}{.status.node}{"\n"}{end}' \
+		2>/dev/null | awk -v s="$1" '$1 == s { print $2; exit }'
+}
+has_holder() {
+	[ -n "$(holder "$1")" ]
+}
+no_status() {
+	[ -z "$(holder "$1")" ]
+}
+seen() { # seen USER VERB RESOURCE: the request log holds such a request by USER
+	grep -F "\"user\":\"$1\"" "$work/sim/requests.log" | grep -F "\"verb\":\"$2\"" |
+		grep -qF "\"resource\":\"$3\""
+}
+
+start_controller() {
+	"$L2LB_BUILD/bin/l2lb-controller" --kubeconfig "$work/ctl.kubeconfig" --namespace $NS \
+		--identity "$1" --metrics-addr '' --lease-duration 2s --renew-deadline 1500ms \
+		--retry-period 500ms >>"$work/controller-$1.log" 2>&1 </dev/null &
+	echo $! >"$work/controller-$1.pid"
+}
+start_speaker() {
+	"$L2LB_BUILD/bin/l2lb-speaker" --kubeconfig "$work/spk.kubeconfig" --namespace $NS \
+		--node-name "$1" --metrics-addr '' --dry-run "$work/dry-$1" \
+		--lease-duration 3s --lease-renew-deadline 2s --lease-renew-interval 1s \
+		--lease-retry-period 500ms >>"$work/speaker-$1.log" 2>&1 </dev/null &
+	echo $! >"$work/speaker-$1.pid"
+}
+stop() { # stop KIND NAME SIGNAL: signal it and wait until it is gone
+	_pid=$(cat "$work/$1-$2.pid")
+	kill -"$3" "$_pid" 2>/dev/null
+	t_wait 15 sh -c "! kill -0 $_pid 2>/dev/null"
+	wait "$_pid" 2>/dev/null
+	rm -f "$work/$1-$2.pid"
+}
+
+start_controller c1
+start_controller c2
+for n in node1 node2 node3; do
+	start_speaker $n
+done
+
+service web
+check "web gets an address" "none in 20 s" t_wait 20 ingress web
+check "a speaker announces web" "no ServiceL2Status in 20 s" t_wait 20 has_holder web
+service first tiny
+check "first gets the tiny pool's address" "none in 20 s" t_wait 20 ingress first
+# Failures the controller records as Warning Events on "second": the pool is full, then a pool
+# that does not exist, full again, missing again; the repeat bumps the first Event (a patch).
+service second tiny
+check "second: the controller records an Event" "none in 10 s" \
+	t_wait 10 seen "$CTL_USER" create events
+for p in nope tiny nope; do
+	kubectl annotate svc second metallb.io/address-pool=$p --overwrite >/dev/null
+	t_wait 10 sh -c "kubectl get events -o name | [ \$(wc -l) -ge 2 ]"
+done
+check "second: the repeat patches the Event" "no patch in 10 s" \
+	t_wait 10 seen "$CTL_USER" patch events
+
+# A write conflict: the controller's status write for "racy" is held back 1.5 s while the
+# service is annotated; the write gets 409 and the controller reads the service again (get).
+curl -s -X POST -d '{"latencyMs": 1500, "verbs": ["update"], "pathRegex": "services/racy/status"}' \
+	"$ADMIN/kubesim/faults" >/dev/null
+service racy
+i=0
+while [ $i -lt 40 ] && ! seen "$CTL_USER" get services; do
+	kubectl annotate svc racy touch=$i --overwrite >/dev/null
+	i=$((i + 1))
+done
+check "a status write that lost a conflict is re-read (get services)" "no get after $i edits" \
+	seen "$CTL_USER" get services
+curl -s -X DELETE "$ADMIN/kubesim/faults" >/dev/null
+check "racy gets an address" "none in 20 s" t_wait 20 ingress racy
+
+# Leader handover: the acting replica stops; the other takes the lease.
+leader=$(kubectl get lease l2lb-controller -n $NS -o 'jsonpath={.spec.holderIdentity}')
+[ -n "$leader" ] && stop controller "$leader" TERM
+service after-handover
+check "after the leader stops, the other replica assigns" "none in 20 s" \
+	t_wait 20 ingress after-handover
+start_controller "$leader"
+
+# Speakers: the holder is stopped (leases released), then killed (leases expire), and restarted.
+h=$(holder web)
+stop speaker "$h" TERM
+moved() {
+	_n=$(holder web)
+	[ -n "$_n" ] && [ "$_n" != "$h" ]
+}
+check "web moves after its holder's SIGTERM" "no other node holds it after 20 s" t_wait 20 moved
+start_speaker "$h"
+h=$(holder web)
+stop speaker "$h" KILL
+start_speaker "$h"
+
+# A deleted service: its ServiceL2Status and ownership lease are deleted.
+kubectl delete svc web >/dev/null
+check "web's ServiceL2Status is deleted with the service" "still there after 20 s" \
+	t_wait 20 no_status web
+check "web's ownership lease is deleted with the service" "no delete in 20 s" \
+	t_wait 20 seen "$SPK_USER" delete leases
+
+for f in "$work"/speaker-*.pid "$work"/controller-*.pid; do
+	[ -s "$f" ] || continue
+	k=${f##*/}
+	k=${k%.pid}
+	stop "${k%%-*}" "${k#*-}" TERM
+done
+# Counted once every daemon has stopped, so their last requests (lease releases) are in.
+kubectl create -f deploy/l2lb.yaml --dry-run=client -o json >"$work/objects.json" 2>"$work/err" ||
+	t_fail "deploy/l2lb.yaml converts to JSON" "$(cat "$work/err")"
+python3 test/deploy/rbac.py "$work/objects.json" "$work/sim/requests.log" \
+	"$CTL_USER=$NS/l2lb-controller" "$SPK_USER=$NS/l2lb-speaker" \
+	--rare "get services,patch events,delete leases.coordination.k8s.io" >"$work/rbac.out"
+# The comparison can fail both ways: a grant taken away shows as a refused request, one added
+# as an unused grant.
+for v in less:"every request of l2lb-speaker is allowed" more:"every rule of l2lb-speaker is used"; do
+	python3 test/deploy/rbac.py --mutate "$work/objects.json" "$work/${v%%:*}.json" "${v%%:*}"
+	python3 test/deploy/rbac.py "$work/${v%%:*}.json" "$work/sim/requests.log" \
+		"$SPK_USER=$NS/l2lb-speaker" >"$work/variant.out"
+	if grep -q "^fail|${v#*:}" "$work/variant.out"; then
+		t_ok "rbac.py notices a rule granting ${v%%:*} verbs than used"
+	else
+		t_fail "rbac.py notices a rule granting ${v%%:*} verbs than used" "$(cat "$work/variant.out")"
+	fi
+done
+while IFS='|' read -r verdict name why; do
+	case $verdict in
+	ok)
+		t_ok "$name"
+		[ -n "$why" ] && echo "     $why"
+		;;
+	*) t_fail "$name" "$why" ;;
+	esac
+done <"$work/rbac.out"
+t_summary
