@@ -9,6 +9,7 @@
 #include "net/ifchoose.h"
 #include "net/link.h"
 #include "net/netaddr.h"
+#include "speaker/caps.h"
 #include "speaker/control.h"
 #include "speaker/dryrun.h"
 #include "speaker/responder.h"
@@ -20,12 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PROG		  "l2lb-speaker"
-#define MAX_STATIC	  256
-#define MAX_CHOSEN	  64
-#define MAX_IFACES	  8
-#define CAP_NET_ADMIN_BIT 12
-#define CAP_NET_RAW_BIT	  13
+#define PROG	   "l2lb-speaker"
+#define MAX_STATIC 256
+#define MAX_CHOSEN 64
+#define MAX_IFACES 8
 
 /*
  * One address from --static ADDR[@IFACE] flags; the interfaces of every flag naming it are
@@ -248,33 +247,6 @@ static void on_signal(struct loop_signal *s, int signo, void *arg)
 	loop_stop(sp->lp);
 }
 
-/* Logs which of the capabilities the data plane needs this process holds. */
-static void log_capabilities(struct log *lg)
-{
-	char line[256];
-	unsigned long long eff = 0;
-	int found = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (f != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-				found = 1;
-				break;
-			}
-		fclose(f);
-	}
-	if (!found) {
-		log_warn(lg, "cannot read capabilities from /proc/self/status");
-		return;
-	}
-	int raw = (eff >> CAP_NET_RAW_BIT) & 1, admin = (eff >> CAP_NET_ADMIN_BIT) & 1;
-	log_info(lg, "capabilities", "cap_net_raw", raw ? "yes" : "no", "cap_net_admin",
-		 admin ? "yes" : "no");
-	if (!raw)
-		log_warn(lg, "without CAP_NET_RAW no capture can open: nothing will be answered");
-}
-
 /* One line per interface used, so a run's traffic is visible in the log it leaves. */
 static void log_counters(struct speaker *sp)
 {
@@ -317,7 +289,7 @@ static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
 	};
 
 	log_info(sp->lg, "starting in static mode", "version", L2LB_VERSION);
-	log_capabilities(sp->lg);
+	(void)caps_start(sp->lg, CAPS_KEEP_NET_RAW);
 	sp->lp = loop_new();
 	if (sp->lp == NULL)
 		log_fatal(sp->lg, "cannot create the event loop");
@@ -525,13 +497,14 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 			log_fatal(sp->lg, "cannot start the dry run", "path", ko->dry_run);
 		o.announcer =
 			(struct control_announcer){ dryrun_announce, dryrun_withdraw, sp->dry };
+		(void)caps_start(sp->lg, CAPS_KEEP_NONE);
 	} else {
 		struct responder_opts ro = {
 			.garp_interval_ms = garp_interval_ms,
 			.on_conflict = k_on_conflict,
 			.arg = sp,
 		};
-		log_capabilities(sp->lg);
+		(void)caps_start(sp->lg, CAPS_KEEP_NET_RAW);
 		sp->links = link_set_new(sp->lp, sp->lg, k_on_links, sp);
 		if (sp->links == NULL)
 			log_fatal(sp->lg, "cannot read the network links");

@@ -1,6 +1,7 @@
 /* responder: one pcap handle per interface in use, the pure arp/ndp modules to judge and build
  * frames, loop timers for the announcement bursts, one UDP socket holding multicast memberships. */
 #include "speaker/responder.h"
+#include "speaker/caps.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -291,7 +292,11 @@ static int open_capture(struct responder *r, struct rif *f)
 	    pcap_set_buffer_size(f->pc, CAPTURE_BUFFER) != 0)
 		goto fail;
 	what = "activate";
-	if (pcap_activate(f->pc) < 0)
+	/* The packet socket is opened here: the only moment CAP_NET_RAW is effective. */
+	(void)caps_raise_net_raw();
+	int act = pcap_activate(f->pc);
+	caps_lower();
+	if (act < 0)
 		goto fail;
 	what = "set direction";
 	if (pcap_setdirection(f->pc, PCAP_D_IN) != 0)
