@@ -330,7 +330,10 @@ int main(int argc, char *argv[])
 	a.ls = lease_set_new(a.lp, a.lg, a.kc, ns, NULL);
 	if (a.ls == NULL)
 		log_fatal(a.lg, "out of memory");
-	struct lease_callbacks cbs = { started, stopped, new_leader, &a };
+	struct lease_callbacks cbs = { .started_leading = started,
+				       .stopped_leading = stopped,
+				       .new_leader = new_leader,
+				       .arg = &a };
 	a.lease = lease_new(a.ls, LEASE_NAME, &lcfg, &cbs, err, sizeof(err));
 	if (a.lease == NULL)
 		log_fatal(a.lg, "cannot set up the lease", "error", err);

@@ -8,7 +8,7 @@
 #include "mlb/mlb.h"
 #include "net/ifchoose.h"
 #include "speaker/eligibility.h"
-#include "speaker/leaseio.h"
+#include "kube/leaseio.h"
 #include "speaker/leasename.h"
 #include "speaker/presence.h"
 #include "speaker/ranking.h"

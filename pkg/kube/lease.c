@@ -17,6 +17,9 @@ struct lease {
 	struct lease_callbacks cb;
 	struct loop_timer timer;
 	struct kube_request *write;
+	struct kube_client *kc; /* NULL: the set's */
+	enum leaseio_kind kind;
+	char *svc_ns, *svc_name;
 	int in_drive;
 	char name[];
 };
@@ -25,10 +28,19 @@ struct lease_set {
 	struct loop *lp;
 	struct log *lg;
 	struct kube_client *kc;
+	struct kube_client *wkc; /* writes; NULL: kc */
 	struct informer *inf;
 	char *ns;
 	struct lease **tab;
 	size_t nbuckets, n;
+	struct lease_set_observer obs;
+	int64_t hold_off;
+	uint64_t writes, write_errors;
+	/* lease_set_release_all() */
+	void (*stop_done)(void *arg);
+	void *stop_arg;
+	struct lease *stop_last;
+	int stop_last_released;
 };
 
 static uint64_t hash(const char *s)
@@ -59,39 +71,25 @@ static int64_t wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void copy_str(char *dst, size_t cap, const json_t *v)
-{
-	snprintf(dst, cap, "%s", json_is_string(v) ? json_string_value(v) : "");
-}
-
-/* The Lease object's spec as the machine sees it. */
-static void to_record(const json_t *obj, struct leasefsm_record *rec)
-{
-	const json_t *spec = json_object_get(obj, "spec");
-	memset(rec, 0, sizeof(*rec));
-	copy_str(rec->holder, sizeof(rec->holder), json_object_get(spec, "holderIdentity"));
-	copy_str(rec->acquire_time, sizeof(rec->acquire_time),
-		 json_object_get(spec, "acquireTime"));
-	copy_str(rec->renew_time, sizeof(rec->renew_time), json_object_get(spec, "renewTime"));
-	const json_t *d = json_object_get(spec, "leaseDurationSeconds");
-	rec->duration_s = json_is_integer(d) ? json_integer_value(d) : 0;
-	const json_t *t = json_object_get(spec, "leaseTransitions");
-	rec->transitions = json_is_integer(t) ? json_integer_value(t) : 0;
-}
-
 static void drive(struct lease *l);
+static void release_progress(struct lease_set *s);
 
+/* Feeds the machine a Lease already decoded (rec NULL: absent). */
+static void observe_rec(struct lease *l, const struct leasefsm_record *rec, const char *rv)
+{
+	leasefsm_observe(l->fsm, rec, rv, now_ms(l->s));
+}
+
+/* Feeds the machine the cached object (NULL: absent); a malformed one is not fed. */
 static void observe(struct lease *l, const json_t *obj)
 {
-	struct lease_set *s = l->s;
-	if (!obj) {
-		leasefsm_observe(l->fsm, NULL, NULL, now_ms(s));
-		return;
-	}
 	struct leasefsm_record rec;
-	to_record(obj, &rec);
-	const json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
-	leasefsm_observe(l->fsm, &rec, json_is_string(rv) ? json_string_value(rv) : "", now_ms(s));
+	char rv[LEASEFSM_RV_MAX];
+
+	if (!obj)
+		observe_rec(l, NULL, NULL);
+	else if (leaseio_parse(obj, &rec, rv, sizeof(rv)) == 0)
+		observe_rec(l, &rec, rv);
 }
 
 static void on_timer(struct loop_timer *t, void *arg)
@@ -117,6 +115,7 @@ static void write_done(const struct kube_error *err, json_t *obj, void *arg)
 	enum leasefsm_write_result r = write_result(err);
 	if (r != LEASEFSM_WRITE_OK) {
 		char buf[700];
+		s->write_errors++;
 		log_info(s->lg, "lease write failed", "lease", l->name, "result",
 			 leasefsm_write_result_str(r), "error",
 			 kube_error_str(err, buf, sizeof(buf)));
@@ -125,44 +124,36 @@ static void write_done(const struct kube_error *err, json_t *obj, void *arg)
 	leasefsm_write_done(l->fsm, r, json_is_string(rv) ? json_string_value(rv) : NULL,
 			    now_ms(s));
 	drive(l);
+	if (l->cb.written)
+		l->cb.written(l, l->cb.arg);
+	release_progress(s);
 }
 
-/* Builds the Lease to write: the cached object (labels kept) with our spec and rv. */
+/* Copies member key of metadata from one object to another, when there is one. */
+static int keep_member(json_t *to_md, const json_t *from, const char *key)
+{
+	const json_t *v = json_object_get(json_object_get(from, "metadata"), key);
+	if (!v)
+		return 0;
+	return json_object_set_new(to_md, key, json_deep_copy(v));
+}
+
+/* Builds the Lease to write with the one codec. An untagged election keeps the labels and
+ * annotations someone else put on its Lease: an update replaces the whole object. */
 static json_t *lease_body(struct lease *l, const struct leasefsm_out *out, int with_rv)
 {
 	struct lease_set *s = l->s;
+	json_t *o = leaseio_build(s->ns, l->name, l->kind, l->svc_ns, l->svc_name, &out->rec,
+				  with_rv ? out->rv : NULL);
+	if (!o || l->kind != LEASEIO_NONE)
+		return o;
 	const json_t *cached = informer_get(s->inf, s->ns, l->name);
-	json_t *o = cached ? json_deep_copy(cached) : json_object();
-	if (!o)
-		return NULL;
 	json_t *md = json_object_get(o, "metadata");
-	if (!json_is_object(md)) {
-		md = json_object();
-		json_object_set_new(o, "metadata", md);
-	}
-	json_t *spec = json_object();
-	if (!md || !spec) {
-		json_decref(spec);
+	if (cached &&
+	    (keep_member(md, cached, "labels") < 0 || keep_member(md, cached, "annotations") < 0)) {
 		json_decref(o);
 		return NULL;
 	}
-	json_object_set_new(o, "apiVersion", json_string("coordination.k8s.io/v1"));
-	json_object_set_new(o, "kind", json_string("Lease"));
-	json_object_set_new(md, "name", json_string(l->name));
-	json_object_set_new(md, "namespace", json_string(s->ns));
-	if (with_rv)
-		json_object_set_new(md, "resourceVersion", json_string(out->rv));
-	else
-		json_object_del(md, "resourceVersion");
-	json_object_del(o, "status");
-	json_object_set_new(spec, "holderIdentity", json_string(out->rec.holder));
-	json_object_set_new(spec, "leaseDurationSeconds", json_integer(out->rec.duration_s));
-	if (out->rec.acquire_time[0])
-		json_object_set_new(spec, "acquireTime", json_string(out->rec.acquire_time));
-	if (out->rec.renew_time[0])
-		json_object_set_new(spec, "renewTime", json_string(out->rec.renew_time));
-	json_object_set_new(spec, "leaseTransitions", json_integer(out->rec.transitions));
-	json_object_set_new(o, "spec", spec);
 	return o;
 }
 
@@ -175,16 +166,18 @@ static void start_write(struct lease *l, enum leasefsm_action a, const struct le
 		return;
 	}
 	json_t *body = lease_body(l, out, a != LEASEFSM_CREATE);
+	struct kube_client *kc = l->kc ? l->kc : s->wkc ? s->wkc : s->kc;
 	if (body) {
 		if (a == LEASEFSM_CREATE)
-			l->write =
-				kube_client_create(s->kc, &lease_res, s->ns, body, write_done, l);
+			l->write = kube_client_create(kc, &lease_res, s->ns, body, write_done, l);
 		else
-			l->write = kube_client_update(s->kc, &lease_res, s->ns, l->name, body,
+			l->write = kube_client_update(kc, &lease_res, s->ns, l->name, body,
 						      write_done, l);
 		json_decref(body);
 	}
+	s->writes++;
 	if (!l->write) {
+		s->write_errors++;
 		/* could not even queue it: report it as failed so the machine retries */
 		leasefsm_write_done(l->fsm, LEASEFSM_WRITE_ERROR, NULL, now_ms(s));
 	}
@@ -244,37 +237,42 @@ static void drive(struct lease *l)
 	l->in_drive = 0;
 }
 
-static void on_obj(const json_t *obj, void *arg)
+/* One Lease seen (deleted: gone): its election, if any, acts first, then the observer. */
+static void on_obj(const json_t *obj, int deleted, struct lease_set *s)
 {
-	struct lease_set *s = arg;
-	const json_t *name = json_object_get(json_object_get(obj, "metadata"), "name");
-	struct lease *l = json_is_string(name) ? find(s, json_string_value(name)) : NULL;
-	if (!l)
+	struct leasefsm_record rec;
+	char rv[LEASEFSM_RV_MAX];
+	const char *name =
+		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+
+	if (!name || leaseio_parse(obj, &rec, rv, sizeof(rv)) < 0) {
+		log_warn(s->lg, "ignoring a malformed Lease", "lease", name);
 		return;
-	observe(l, obj);
-	drive(l);
+	}
+	struct lease *l = find(s, name);
+	if (l) {
+		observe_rec(l, deleted ? NULL : &rec, rv);
+		drive(l);
+	}
+	if (s->obs.seen)
+		s->obs.seen(obj, deleted, s->obs.arg);
+	release_progress(s);
 }
 
 static void on_add(const json_t *obj, void *arg)
 {
-	on_obj(obj, arg);
+	on_obj(obj, 0, arg);
 }
 
 static void on_update(const json_t *old, const json_t *obj, void *arg)
 {
 	(void)old;
-	on_obj(obj, arg);
+	on_obj(obj, 0, arg);
 }
 
 static void on_delete(const json_t *obj, void *arg)
 {
-	struct lease_set *s = arg;
-	const json_t *name = json_object_get(json_object_get(obj, "metadata"), "name");
-	struct lease *l = json_is_string(name) ? find(s, json_string_value(name)) : NULL;
-	if (!l)
-		return;
-	observe(l, NULL);
-	drive(l);
+	on_obj(obj, 1, arg);
 }
 
 /* After the first list, every election whose Lease does not exist learns that it is absent. */
@@ -287,6 +285,15 @@ static void on_synced(void *arg)
 				observe(l, NULL);
 				drive(l);
 			}
+	if (s->obs.synced)
+		s->obs.synced(s->obs.arg);
+}
+
+static void on_error(const struct kube_error *err, void *arg)
+{
+	struct lease_set *s = arg;
+	if (s->obs.error)
+		s->obs.error(err, s->obs.arg);
 }
 
 struct lease_set *lease_set_new(struct loop *lp, struct log *lg, struct kube_client *kc,
@@ -301,6 +308,7 @@ struct lease_set *lease_set_new(struct loop *lp, struct log *lg, struct kube_cli
 	s->lg = lg;
 	s->kc = kc;
 	s->nbuckets = 64;
+	s->hold_off = INT64_MIN;
 	s->ns = strdup(ns);
 	s->tab = calloc(s->nbuckets, sizeof(struct lease *));
 	struct informer_opts o = {
@@ -311,6 +319,7 @@ struct lease_set *lease_set_new(struct loop *lp, struct log *lg, struct kube_cli
 		.on_update = on_update,
 		.on_delete = on_delete,
 		.on_synced = on_synced,
+		.on_error = on_error,
 		.arg = s,
 	};
 	if (s->ns && s->tab)
@@ -334,6 +343,8 @@ void lease_set_free(struct lease_set *s)
 			loop_timer_stop(s->lp, &l->timer);
 			kube_request_cancel(l->write);
 			leasefsm_free(l->fsm);
+			free(l->svc_ns);
+			free(l->svc_name);
 			free(l);
 		}
 	}
@@ -351,6 +362,101 @@ int lease_set_start(struct lease_set *s)
 int lease_set_has_synced(const struct lease_set *s)
 {
 	return informer_has_synced(s->inf);
+}
+
+void lease_set_observe(struct lease_set *s, const struct lease_set_observer *o)
+{
+	s->obs = *o;
+}
+
+void lease_set_write_client(struct lease_set *s, struct kube_client *kc)
+{
+	s->wkc = kc;
+}
+
+void lease_set_hold_off(struct lease_set *s, int64_t until_ms)
+{
+	s->hold_off = until_ms;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct lease *l = s->tab[i]; l; l = l->hnext) {
+			leasefsm_hold_off(l->fsm, until_ms);
+			drive(l);
+		}
+}
+
+const json_t *lease_set_get(const struct lease_set *s, const char *name)
+{
+	return informer_get(s->inf, s->ns, name);
+}
+
+void lease_set_foreach(const struct lease_set *s, void (*fn)(const json_t *obj, void *arg),
+		       void *arg)
+{
+	informer_foreach(s->inf, fn, arg);
+}
+
+const struct informer *lease_set_informer(const struct lease_set *s)
+{
+	return s->inf;
+}
+
+struct kube_request *lease_set_delete(struct lease_set *s, const char *name, kube_done_cb done,
+				      void *arg)
+{
+	struct kube_request *r =
+		kube_client_delete(s->wkc ? s->wkc : s->kc, &lease_res, s->ns, name, done, arg);
+	s->writes++;
+	if (!r) {
+		s->write_errors++;
+		log_warn(s->lg, "cannot queue a lease delete", "lease", name);
+	}
+	return r;
+}
+
+void lease_set_counts(const struct lease_set *s, uint64_t *writes, uint64_t *errors)
+{
+	*writes = s->writes;
+	*errors = s->write_errors;
+}
+
+int lease_pending(const struct lease *l)
+{
+	return l->write || strcmp(leasefsm_holder(l->fsm), leasefsm_identity(l->fsm)) == 0;
+}
+
+/* The graceful stop goes on: `last` once the others are handed over, then done. */
+static void release_progress(struct lease_set *s)
+{
+	if (!s->stop_done)
+		return;
+	if (!s->stop_last_released) {
+		for (size_t i = 0; i < s->nbuckets; i++)
+			for (struct lease *l = s->tab[i]; l; l = l->hnext)
+				if (l != s->stop_last && lease_pending(l))
+					return;
+		s->stop_last_released = 1;
+		if (s->stop_last)
+			lease_release(s->stop_last);
+	}
+	if (s->stop_last && lease_pending(s->stop_last))
+		return;
+	void (*done)(void *) = s->stop_done;
+	s->stop_done = NULL;
+	done(s->stop_arg);
+}
+
+void lease_set_release_all(struct lease_set *s, struct lease *last, void (*done)(void *arg),
+			   void *arg)
+{
+	s->stop_done = done;
+	s->stop_arg = arg;
+	s->stop_last = last;
+	s->stop_last_released = 0;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct lease *l = s->tab[i]; l; l = l->hnext)
+			if (l != last)
+				lease_release(l);
+	release_progress(s);
 }
 
 static int grow(struct lease_set *s)
@@ -400,6 +506,7 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 	}
 	memcpy(l->name, name, len + 1);
 	l->s = s;
+	leasefsm_hold_off(l->fsm, s->hold_off);
 	if (cb)
 		l->cb = *cb;
 	size_t b = hash(name) & (s->nbuckets - 1);
@@ -424,10 +531,35 @@ void lease_free(struct lease *l)
 	if (*pp)
 		*pp = l->hnext;
 	s->n--;
+	if (s->stop_last == l)
+		s->stop_last = NULL;
 	loop_timer_stop(s->lp, &l->timer);
 	kube_request_cancel(l->write);
 	leasefsm_free(l->fsm);
+	free(l->svc_ns);
+	free(l->svc_name);
 	free(l);
+}
+
+int lease_tag(struct lease *l, enum leaseio_kind kind, const char *svc_ns, const char *svc_name)
+{
+	char *a = svc_ns ? strdup(svc_ns) : NULL, *b = svc_name ? strdup(svc_name) : NULL;
+	if ((svc_ns && !a) || (svc_name && !b)) {
+		free(a);
+		free(b);
+		return -1;
+	}
+	free(l->svc_ns);
+	free(l->svc_name);
+	l->kind = kind;
+	l->svc_ns = a;
+	l->svc_name = b;
+	return 0;
+}
+
+void lease_use_client(struct lease *l, struct kube_client *kc)
+{
+	l->kc = kc;
 }
 
 void lease_campaign(struct lease *l, int64_t delay_ms)
@@ -461,4 +593,34 @@ const char *lease_holder(const struct lease *l)
 const char *lease_name(const struct lease *l)
 {
 	return l->name;
+}
+
+const char *lease_leader(const struct lease *l)
+{
+	return leasefsm_leader(l->fsm);
+}
+
+enum leasefsm_stop_reason lease_stop_reason(const struct lease *l)
+{
+	return leasefsm_stop_reason(l->fsm);
+}
+
+int64_t lease_free_since(const struct lease *l)
+{
+	return leasefsm_free_since(l->fsm);
+}
+
+int lease_held_by_other(const struct lease *l)
+{
+	return leasefsm_held_by_other(l->fsm, now_ms(l->s));
+}
+
+int lease_observed(const struct lease *l, struct leasefsm_record *rec)
+{
+	return leasefsm_observed(l->fsm, rec);
+}
+
+int lease_write_pending(const struct lease *l)
+{
+	return l->write != NULL;
 }

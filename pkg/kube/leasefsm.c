@@ -33,6 +33,7 @@ struct leasefsm {
 
 	enum want want;
 	int64_t delay_ms;
+	int64_t hold_off; /* a lease not naming us is free no earlier (INT64_MIN: none) */
 	int leading;
 	int64_t lead_until; /* send time of the last successful write + renew deadline */
 	int64_t next_try;
@@ -186,6 +187,7 @@ struct leasefsm *leasefsm_new(const struct leasefsm_config *c)
 	m->obs = OBS_UNKNOWN;
 	m->want = WANT_NOTHING;
 	m->inflight = LEASEFSM_WAIT;
+	m->hold_off = INT64_MIN;
 	return m;
 }
 
@@ -293,7 +295,13 @@ void leasefsm_holder_gone(struct leasefsm *m, const char *holder, int64_t now_ms
 		m->next_try = now_ms;
 }
 
-int64_t leasefsm_free_since(const struct leasefsm *m)
+void leasefsm_hold_off(struct leasefsm *m, int64_t until_ms)
+{
+	m->hold_off = until_ms;
+}
+
+/* When the record stopped binding us, by the record alone (no hold-off). */
+static int64_t record_free_since(const struct leasefsm *m)
 {
 	switch (m->obs) {
 	case OBS_UNKNOWN:
@@ -311,10 +319,20 @@ int64_t leasefsm_free_since(const struct leasefsm *m)
 	return t;
 }
 
+int64_t leasefsm_free_since(const struct leasefsm *m)
+{
+	int64_t t = record_free_since(m);
+	/* The hold-off guards against judging peers we have not seen yet; a lease naming us is
+	 * ours to take back, and a holder declared gone was judged with its presence seen. */
+	if (t != LEASEFSM_NEVER && !names_us(m) && !m->gone && t < m->hold_off)
+		t = m->hold_off;
+	return t;
+}
+
 int leasefsm_held_by_other(const struct leasefsm *m, int64_t now_ms)
 {
 	return m->obs == OBS_PRESENT && m->rec.holder[0] && !names_us(m) &&
-	       now_ms < leasefsm_free_since(m);
+	       now_ms < record_free_since(m);
 }
 
 static int64_t add_sat(int64_t a, int64_t b)
@@ -383,6 +401,11 @@ enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t w
 	memcpy(r->holder, m->identity, sizeof(r->holder));
 	r->duration_s = leasefsm_duration_seconds(m->lease_ms);
 	memcpy(r->renew_time, now_str, sizeof(now_str));
+	/* The rank delay holds for an absent lease too: every candidate sees it absent at about
+	 * the same moment, and creating at once would make them all race for it. */
+	int64_t at = add_sat(leasefsm_free_since(m), m->delay_ms);
+	if (m->obs == OBS_ABSENT && now_ms < at)
+		return wait_until(m, at, out);
 	if (m->obs == OBS_ABSENT) {
 		memcpy(r->acquire_time, now_str, sizeof(now_str));
 		r->transitions = 0;
@@ -394,7 +417,6 @@ enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t w
 		r->transitions = m->rec.transitions;
 		return begin_write(m, m->leading ? LEASEFSM_RENEW : LEASEFSM_ACQUIRE, now_ms, out);
 	}
-	int64_t at = add_sat(leasefsm_free_since(m), m->delay_ms);
 	if (now_ms < at)
 		return wait_until(m, at, out);
 	memcpy(r->acquire_time, now_str, sizeof(now_str));
@@ -451,6 +473,11 @@ int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result res, cons
 int leasefsm_is_leading(const struct leasefsm *m)
 {
 	return m->leading;
+}
+
+const char *leasefsm_identity(const struct leasefsm *m)
+{
+	return m->identity;
 }
 
 const char *leasefsm_holder(const struct leasefsm *m)

@@ -20,7 +20,8 @@
  *  - leasefsm_holder_gone(): the caller may declare the observed holder dead (its node presence
  *    lease expired), which makes the lease free at once, still written with the usual
  *    resourceVersion precondition.
- *  - A free lease is taken only `delay` ms after it became free (rank delay, leasefsm_campaign()).
+ *  - A free lease (absent ones included) is taken only `delay` ms after it became free (rank
+ *    delay, leasefsm_campaign()), and, after leasefsm_hold_off(), no earlier than the hold-off.
  *
  * One machine is a few hundred bytes and arms no timer itself: the caller keeps one timer per
  * machine (or one for all) at the wake time the machine returns, so thousands are cheap.
@@ -131,6 +132,14 @@ int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result r, const 
  */
 void leasefsm_campaign(struct leasefsm *m, int64_t delay_ms);
 
+/*
+ * Start-up hold-off: a lease that does not name us counts as free no earlier than until_ms (the
+ * rank delay counts from then), unless its holder was declared gone. A candidate that has not
+ * yet seen its peers' presence would otherwise judge every lease free and rank itself first.
+ * INT64_MIN (the default): none.
+ */
+void leasefsm_hold_off(struct leasefsm *m, int64_t until_ms);
+
 /* Stop campaigning; if leading, stop at once (STOPPED_LEADING) and then write an empty holder so
  * others take over without waiting for expiry. Retried while the observed record names us. */
 void leasefsm_release(struct leasefsm *m);
@@ -145,6 +154,8 @@ enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t w
 				   struct leasefsm_out *out);
 
 int leasefsm_is_leading(const struct leasefsm *m);
+/* Our holderIdentity (borrowed). */
+const char *leasefsm_identity(const struct leasefsm *m);
 /* The observed holder ("" when none or unknown); borrowed, valid until the next call. */
 const char *leasefsm_holder(const struct leasefsm *m);
 /* The last non-empty holder reported by NEW_LEADER ("" before any). */
@@ -154,10 +165,13 @@ int leasefsm_observed(const struct leasefsm *m, struct leasefsm_record *rec);
 /*
  * When the lease became (or will become) free for us to take: the time it was seen absent or
  * released, the expiry (last change + lease duration), the time its holder was declared gone,
- * or, for a record naming us, the time it was seen. LEASEFSM_NEVER when not yet observed.
+ * or, for a record naming us, the time it was seen; no earlier than the hold-off for a record
+ * that does not name us and whose holder was not declared gone. LEASEFSM_NEVER when not yet
+ * observed. The rank delay counts from it.
  */
 int64_t leasefsm_free_since(const struct leasefsm *m);
-/* 1 when the observed lease is held by another holder that is neither expired nor gone. */
+/* 1 when the observed lease is held by another holder that is neither expired nor gone (the
+ * hold-off does not count). */
 int leasefsm_held_by_other(const struct leasefsm *m, int64_t now_ms);
 enum leasefsm_stop_reason leasefsm_stop_reason(const struct leasefsm *m);
 

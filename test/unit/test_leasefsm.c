@@ -395,6 +395,78 @@ START_TEST(test_campaign_delay_after_free)
 }
 END_TEST
 
+/* Every candidate sees an absent lease at the same moment: rank r creates it only r steps later,
+ * so the first in line wins and the others see it held instead of racing it. */
+START_TEST(test_campaign_delay_holds_for_absent)
+{
+	struct leasefsm *m = leasefsm_new(&presence);
+	struct leasefsm_out o;
+	leasefsm_observe(m, NULL, NULL, 1000);
+	leasefsm_campaign(m, 400);
+	ck_assert_int_eq(drive(m, 1000, &o, NULL), LEASEFSM_WAIT);
+	ck_assert_int_eq(o.wake_ms, 1400);
+	ck_assert_int_eq(drive(m, 1399, &o, NULL), LEASEFSM_WAIT);
+	/* The first in line created it meanwhile: held by a live node, nothing to do. */
+	struct leasefsm_record r = rec_of("node-b", "2025-11-25T18:59:19.000000Z", 0);
+	leasefsm_observe(m, &r, "5", 1200);
+	ck_assert_int_eq(drive(m, 1399, &o, NULL), LEASEFSM_WAIT);
+	ck_assert_int_eq(o.wake_ms, 1200 + 1500 + 400); /* its expiry, then our delay */
+	/* Absent again, with no delay (first in line): created at once. */
+	leasefsm_observe(m, NULL, NULL, 2000);
+	leasefsm_campaign(m, 0);
+	ck_assert_int_eq(drive(m, 2000, &o, NULL), LEASEFSM_CREATE);
+	leasefsm_free(m);
+}
+END_TEST
+
+/* A starting candidate holds off until it has seen its peers: free leases count as free from
+ * the end of the hold-off, a lease naming us and a holder declared gone do not wait for it. */
+START_TEST(test_hold_off_at_start)
+{
+	static const struct {
+		const char *holder; /* NULL: absent */
+		int64_t want_free, want_write_at;
+		int gone;
+		enum leasefsm_action want;
+	} cases[] = {
+		{ NULL, 3000, 3200, 0, LEASEFSM_CREATE },
+		{ "", 3000, 3200, 0, LEASEFSM_ACQUIRE },
+		{ "node-b", 3000, 3200, 0, LEASEFSM_ACQUIRE }, /* expired at 1500: still 3000 */
+		{ "node-b", 1100, 1300, 1, LEASEFSM_ACQUIRE }, /* declared gone at 1100 */
+		{ "node-a", 0, 1100, 0, LEASEFSM_ACQUIRE },    /* ours: taken back at once */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct leasefsm *m = leasefsm_new(&presence);
+		struct leasefsm_out o;
+		leasefsm_hold_off(m, 3000);
+		if (cases[i].holder) {
+			struct leasefsm_record r =
+				rec_of(cases[i].holder, "2025-11-25T18:59:18.000000Z", 1);
+			leasefsm_observe(m, &r, "1", 0);
+		} else {
+			leasefsm_observe(m, NULL, NULL, 0);
+		}
+		if (cases[i].gone)
+			leasefsm_holder_gone(m, cases[i].holder, 1100);
+		ck_assert_msg(leasefsm_free_since(m) == cases[i].want_free, "case %zu: free %lld",
+			      i, (long long)leasefsm_free_since(m));
+		/* The hold-off does not make a live holder's lease look held any longer. */
+		ck_assert_int_eq(leasefsm_held_by_other(m, 1600), 0);
+		int64_t delay = cases[i].holder && !strcmp(cases[i].holder, "node-a") ? 0 : 200;
+		leasefsm_campaign(m, delay);
+		int64_t at = cases[i].want_write_at;
+		ck_assert_int_eq(drive(m, at - 1 > 1100 ? at - 1 : 1100, &o, NULL),
+				 at - 1 >= 1100 ? LEASEFSM_WAIT : cases[i].want);
+		if (at - 1 >= 1100) {
+			ck_assert_msg(o.wake_ms == at, "case %zu: wake %lld", i,
+				      (long long)o.wake_ms);
+			ck_assert_int_eq(drive(m, at, &o, NULL), cases[i].want);
+		}
+		leasefsm_free(m);
+	}
+}
+END_TEST
+
 START_TEST(test_release_hands_over_within_retry)
 {
 	struct leasefsm_config cb = presence;
@@ -674,6 +746,8 @@ static Suite *leasefsm_suite(void)
 	tcase_add_test(tc, test_renew_conflict_stops_at_once);
 	tcase_add_test(tc, test_restart_takes_own_lease_back);
 	tcase_add_test(tc, test_campaign_delay_after_free);
+	tcase_add_test(tc, test_campaign_delay_holds_for_absent);
+	tcase_add_test(tc, test_hold_off_at_start);
 	tcase_add_test(tc, test_release_hands_over_within_retry);
 	tcase_add_test(tc, test_release_while_renew_in_flight);
 	tcase_add_test(tc, test_enum_strings);

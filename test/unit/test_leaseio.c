@@ -1,6 +1,6 @@
-/* Unit tests for speaker/leaseio: Lease JSON <-> leasefsm records, and speaker/dryrun. */
+/* Unit tests for kube/leaseio: Lease JSON <-> leasefsm records, and speaker/dryrun. */
+#include "kube/leaseio.h"
 #include "speaker/dryrun.h"
-#include "speaker/leaseio.h"
 #include "unit.h"
 
 #include <stdlib.h>
@@ -174,6 +174,22 @@ START_TEST(build_create_has_no_rv_and_release_keeps_empty_holder)
 }
 END_TEST
 
+START_TEST(build_plain_lease_has_no_labels)
+{
+	/* The controller's leader lease is nobody's presence or service: no l2lb labels on it. */
+	struct leasefsm_record in = { .holder = "ctl-1", .duration_s = 15, .transitions = 2 };
+	json_t *j = leaseio_build("ns", "l2lb-controller", LEASEIO_NONE, NULL, NULL, &in, "9");
+	const json_t *md = json_object_get(j, "metadata");
+	const char *ns, *name;
+
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_null(json_object_get(md, "labels"));
+	ck_assert_str_eq(json_string_value(json_object_get(md, "resourceVersion")), "9");
+	ck_assert_int_eq(leaseio_classify(j, &ns, &name), LEASEIO_NONE);
+	json_decref(j);
+}
+END_TEST
+
 static char *slurp(const char *path)
 {
 	static char buf[4096];
@@ -231,6 +247,7 @@ static Suite *leaseio_suite(void)
 			    (int)(sizeof(classify_cases) / sizeof(classify_cases[0])));
 	tcase_add_test(tc, build_round_trips);
 	tcase_add_test(tc, build_create_has_no_rv_and_release_keeps_empty_holder);
+	tcase_add_test(tc, build_plain_lease_has_no_labels);
 	tcase_add_test(tc, dryrun_records_sorted_set);
 	suite_add_tcase(s, tc);
 	return s;

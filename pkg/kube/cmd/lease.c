@@ -275,7 +275,10 @@ int main(int argc, char *argv[])
 		.renew_ms = renew_ms,
 		.retry_ms = retry_ms,
 	};
-	struct lease_callbacks cb = { on_started, on_stopped, on_leader, &t };
+	struct lease_callbacks cb = { .started_leading = on_started,
+				      .stopped_leading = on_stopped,
+				      .new_leader = on_leader,
+				      .arg = &t };
 	for (int i = optind; i < argc; i++) {
 		struct lease *l = lease_new(t.set, argv[i], &fc, &cb, err, sizeof(err));
 		if (!l) {

@@ -1,5 +1,5 @@
-/* leaseio: Lease JSON <-> leasefsm records (see leaseio.h). */
-#include "speaker/leaseio.h"
+/* kube/leaseio: Lease JSON <-> leasefsm records (see leaseio.h). */
+#include "kube/leaseio.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -102,9 +102,10 @@ json_t *leaseio_build(const char *ns, const char *name, enum leaseio_kind kind, 
 	int bad = o == NULL || md == NULL || labels == NULL || spec == NULL;
 
 	if (!bad) {
-		bad |= put(labels, LEASEIO_LABEL_MANAGED, json_string(LEASEIO_MANAGER));
-		if (kind != LEASEIO_NONE)
+		if (kind != LEASEIO_NONE) {
+			bad |= put(labels, LEASEIO_LABEL_MANAGED, json_string(LEASEIO_MANAGER));
 			bad |= put(labels, LEASEIO_LABEL_KIND, json_string(leaseio_kind_str(kind)));
+		}
 		if (kind == LEASEIO_SERVICE && svc_ns != NULL && svc_name != NULL) {
 			bad |= put(labels, LEASEIO_LABEL_SVC_NS, json_string(svc_ns));
 			bad |= put(labels, LEASEIO_LABEL_SVC, json_string(svc_name));
@@ -113,7 +114,10 @@ json_t *leaseio_build(const char *ns, const char *name, enum leaseio_kind kind, 
 		bad |= put(md, "namespace", json_string(ns));
 		if (rv != NULL && rv[0] != '\0')
 			bad |= put(md, "resourceVersion", json_string(rv));
-		bad |= put(md, "labels", labels);
+		if (kind != LEASEIO_NONE)
+			bad |= put(md, "labels", labels);
+		else
+			json_decref(labels);
 		labels = NULL;
 		/* A released lease is written with holderIdentity "" as client-go does. */
 		bad |= put(spec, "holderIdentity", json_string(rec->holder));

@@ -1,13 +1,14 @@
-/* leaseio: coordination.k8s.io/v1 Lease objects <-> leasefsm records, as JSON (pure). */
-#ifndef L2LB_SPEAKER_LEASEIO_H
-#define L2LB_SPEAKER_LEASEIO_H
+/* kube/leaseio: coordination.k8s.io/v1 Lease objects <-> leasefsm records, as JSON (pure). */
+#ifndef L2LB_KUBE_LEASEIO_H
+#define L2LB_KUBE_LEASEIO_H
 
 /*
- * The speaker's two kinds of Lease (presence per node, ownership per service) share one shape;
- * this module reads the spec fields election uses out of an object the API returned and builds
- * the object to create or update. No I/O. The labels written say what a Lease is for, so
- * `kubectl get leases -l l2lb.io/service-name=web` finds a service's lease and a speaker can
- * tell the service of a lease whose name is a hash.
+ * The one Lease codec of l2lb: kube/lease reads and writes every Lease through it (the
+ * controller's leader lease, the speaker's presence lease per node and ownership lease per
+ * service). It reads the spec fields election uses out of an object the API returned and builds
+ * the object to create or update. No I/O. The labels written on the speaker's leases say what a
+ * Lease is for, so `kubectl get leases -l l2lb.io/service-name=web` finds a service's lease and
+ * a speaker can tell the service of a lease whose name is a hash.
  */
 
 #include "kube/leasefsm.h"
@@ -43,8 +44,9 @@ enum leaseio_kind leaseio_classify(const json_t *obj, const char **svc_ns, const
 
 /*
  * Builds the Lease to send: metadata (name, namespace, resourceVersion when rv is not NULL or
- * "", labels for kind and service) and spec from rec. svc_ns/svc_name only for LEASEIO_SERVICE.
- * Returns a new reference, or NULL when out of memory.
+ * "", and for LEASEIO_PRESENCE / LEASEIO_SERVICE the labels for managed-by, kind and service)
+ * and spec from rec. A LEASEIO_NONE lease (the controller's) gets no labels. svc_ns/svc_name
+ * only for LEASEIO_SERVICE. Returns a new reference, or NULL when out of memory.
  */
 json_t *leaseio_build(const char *ns, const char *name, enum leaseio_kind kind, const char *svc_ns,
 		      const char *svc_name, const struct leasefsm_record *rec, const char *rv);
