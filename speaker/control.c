@@ -4,11 +4,12 @@
 #include "hash/siphash.h"
 #include "kube/event.h"
 #include "kube/informer.h"
+#include "kube/lease.h"
+#include "kube/leaseio.h"
 #include "kube/leasefsm.h"
 #include "mlb/mlb.h"
 #include "net/ifchoose.h"
 #include "speaker/eligibility.h"
-#include "kube/leaseio.h"
 #include "speaker/leasename.h"
 #include "speaker/presence.h"
 #include "speaker/ranking.h"
@@ -31,14 +32,14 @@ static const struct kube_resource res_slices = { "discovery.k8s.io", "v1", "endp
 static const struct kube_resource res_nodes = { "", "v1", "nodes", 0 };
 static const struct kube_resource res_pools = { "metallb.io", "v1beta1", "ipaddresspools", 1 };
 static const struct kube_resource res_advs = { "metallb.io", "v1beta1", "l2advertisements", 1 };
-static const struct kube_resource res_leases = { "coordination.k8s.io", "v1", "leases", 1 };
 /* ServiceL2Status names are DNS subdomains: up to 253 characters and the NUL. */
 #define STATUS_NAME_MAX 254
 
 static const struct kube_resource res_l2status = { "metallb.io", "v1beta1", "servicel2statuses",
 						   1 };
 
-enum inf_id { INF_SERVICES, INF_SLICES, INF_NODES, INF_POOLS, INF_ADVS, INF_LEASES, INF_COUNT };
+/* The speakers' Leases are watched by the lease set (kube/lease), not here. */
+enum inf_id { INF_SERVICES, INF_SLICES, INF_NODES, INF_POOLS, INF_ADVS, INF_COUNT };
 
 /* One service this speaker tracks: a LoadBalancer service of ours, or one whose lease exists. */
 struct svc {
@@ -51,11 +52,12 @@ struct svc {
 	/* The last other node seen holding the lease: its ServiceL2Status is ours to remove once
 	 * we announce, since a dead node cannot remove its own. */
 	char other_holder[LEASEFSM_HOLDER_MAX];
-	struct leasefsm *fsm;
-	struct kube_request *req; /* the lease write in flight */
+	struct lease *el;	  /* the election on the service's lease, once needed */
 	struct kube_request *del; /* a stale lease's delete in flight */
-	struct loop_timer timer;
+	struct loop_timer timer;  /* the takeover rules' next wake */
+	uint64_t holder_seen;	  /* hash of the holder last seen on the lease */
 	int campaigning;
+	int in_run, dirty; /* svc_run() is on the stack; decide again when it returns */
 	/* Facts, from the last evaluation. */
 	int wanted; /* a LoadBalancer service of ours with an address */
 	int exists; /* the Service object exists (ours or not) */
@@ -108,15 +110,14 @@ struct control {
 	size_t nsvcs;
 	struct presence *presence;
 	struct event_recorder *rec;
-	/* Our presence lease. */
-	struct leasefsm *pfsm;
+	/* Every Lease of the namespace: our presence lease and the services' ownership leases are
+	 * elections of this one set. */
+	struct lease_set *ls;
+	struct lease *pel; /* our presence lease */
 	char plase[LEASENAME_MAX];
-	struct kube_request *preq;
-	struct loop_timer ptimer;
 	int ever_present;
 	int api_ok;
 	int64_t own_seen_ms; /* when the watch last showed our presence lease change */
-	int64_t warm_until;  /* no new leases before: peers' presence leases are seen by then */
 	struct loop_timer warm_timer;
 	struct loop_timer expiry_timer; /* a peer's presence lease expires */
 	struct loop_timer eval_timer;	/* coalesced re-evaluation */
@@ -127,27 +128,17 @@ struct control {
 	struct loop_timer stop_timer;
 	void (*stop_done)(void *);
 	void *stop_arg;
-	int presence_released;
 	struct control_stats st;
 	/* Scratch for one evaluation. */
 	struct node_view *nodes;
 	struct ranking_node *rn; /* same capacity as nodes */
 	size_t nnodes, capnodes;
-	int pobserved;
 	int warned_l2status;
 };
 
 static int64_t now_ms(struct control *c)
 {
 	return (int64_t)loop_now_ms(c->lp);
-}
-
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static unsigned hash_str(const char *s)
@@ -234,11 +225,9 @@ static struct svc *svc_get(struct control *c, const char *ns, const char *name)
 static void svc_destroy(struct control *c, struct svc *s)
 {
 	loop_timer_stop(c->lp, &s->timer);
-	if (s->req != NULL)
-		kube_request_cancel(s->req);
 	if (s->del != NULL)
 		kube_request_cancel(s->del);
-	leasefsm_free(s->fsm);
+	lease_free(s->el);
 	free(s->eps);
 	free(s->cand);
 	free(s->score);
@@ -406,143 +395,76 @@ static void record_event(struct control *c, struct svc *s, const char *reason, c
 	json_decref(ref);
 }
 
-/* ---- lease writes ---- */
-
-static enum leasefsm_write_result write_result(const struct kube_error *err)
-{
-	if (err->status == KUBE_OK)
-		return LEASEFSM_WRITE_OK;
-	if (err->code == 409 || err->code == 404)
-		return LEASEFSM_WRITE_CONFLICT;
-	return LEASEFSM_WRITE_ERROR;
-}
-
-static const char *obj_rv(const json_t *obj)
-{
-	const char *rv = json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-	return rv != NULL ? rv : "";
-}
+/* ---- the service's election ---- */
 
 /*
  * --api-loss=keep beyond the service lease's renew deadline: while our own presence lease cannot
  * be renewed either, the lease still names us and nobody can have written it, so we go on
  * answering as if we led (a peer that did take over is seen on the wire: wire_conflict). Once
- * the API answers again, the machine takes the lease back or learns who has it.
+ * the API answers again, the election takes the lease back or learns who has it.
  */
 static int api_hold(const struct control *c, const struct svc *s)
 {
-	return !c->api_ok && !c->o.api_loss_stop && !c->stopping && s->fsm != NULL &&
-	       !leasefsm_is_leading(s->fsm) &&
-	       leasefsm_stop_reason(s->fsm) == LEASEFSM_STOP_RENEW_DEADLINE &&
-	       strcmp(leasefsm_holder(s->fsm), c->node) == 0;
+	return !c->api_ok && !c->o.api_loss_stop && !c->stopping && s->el != NULL &&
+	       !lease_is_leading(s->el) &&
+	       lease_stop_reason(s->el) == LEASEFSM_STOP_RENEW_DEADLINE &&
+	       strcmp(lease_holder(s->el), c->node) == 0;
 }
 
-/*
- * Sends the write a leasefsm asked for. Returns the request, or NULL when it could not be
- * queued (then the machine has been told it failed).
- */
-static struct kube_request *send_write(struct control *c, struct kube_client *kc,
-				       struct leasefsm *m, enum leasefsm_action a,
-				       const struct leasefsm_out *out, const char *lease,
-				       enum leaseio_kind kind, const char *sns, const char *sname,
-				       kube_done_cb cb, void *arg)
+/* The election changed under us: decide again (at once, or when svc_run() returns). */
+static void svc_changed(struct svc *s)
 {
-	json_t *body = leaseio_build(c->ns, lease, kind, sns, sname, &out->rec,
-				     a == LEASEFSM_CREATE ? NULL : out->rv);
-	struct kube_request *r = NULL;
-
-	if (body != NULL) {
-		if (a == LEASEFSM_CREATE)
-			r = kube_client_create(kc, &res_leases, c->ns, body, cb, arg);
-		else
-			r = kube_client_update(kc, &res_leases, c->ns, lease, body, cb, arg);
-	}
-	json_decref(body);
-	c->st.lease_writes++;
-	if (r == NULL) {
-		c->st.lease_write_errors++;
-		leasefsm_write_done(m, LEASEFSM_WRITE_ERROR, NULL, now_ms(c));
-	}
-	return r;
+	s->dirty = 1;
+	if (!s->in_run)
+		svc_run(s->c, s);
 }
 
-static void stop_continue(struct control *c);
+static void svc_started(struct lease *l, void *arg)
+{
+	struct svc *s = arg;
 
-static void svc_write_done(const struct kube_error *err, json_t *obj, void *arg)
+	log_info(s->c->lg, "lease acquired", "service", s->key, "lease", lease_name(l));
+	s->status_ours = 0;
+	svc_changed(s);
+}
+
+static void svc_stopped(struct lease *l, enum leasefsm_stop_reason why, void *arg)
 {
 	struct svc *s = arg;
 	struct control *c = s->c;
-	char buf[800];
 
-	s->req = NULL;
-	if (err->status != KUBE_OK) {
-		c->st.lease_write_errors++;
-		log_debug(c->lg, "lease write failed", "service", s->key, "lease", s->lease,
-			  "error", kube_error_str(err, buf, sizeof(buf)));
+	(void)l;
+	if (api_hold(c, s)) {
+		log_warn(c->lg, "lease not renewed (API lost): still answering", "service", s->key);
+	} else {
+		/* Stop answering before anything else happens, the release included. */
+		set_announce(c, s, 0);
+		s->wire_conflict = 0;
+		log_info(c->lg, "lease lost", "service", s->key, "reason",
+			 leasefsm_stop_reason_str(why));
 	}
-	leasefsm_write_done(s->fsm, write_result(err), obj_rv(obj), now_ms(c));
-	svc_run(c, s);
-	if (c->stopping)
-		stop_continue(c);
+	svc_changed(s);
 }
 
-/*
- * Steps the service's machine until it waits or sends a write. Returns 1 when leadership
- * changed (decide again), and sets *wake.
- */
-static int svc_step(struct control *c, struct svc *s, int64_t *wake)
+static void svc_new_leader(struct lease *l, const char *holder, void *arg)
 {
-	struct leasefsm_out out;
-	int changed = 0;
+	struct svc *s = arg;
 
-	*wake = LEASEFSM_NEVER;
-	for (int i = 0; i < 16; i++) {
-		enum leasefsm_action a = leasefsm_step(s->fsm, now_ms(c), wall_us(), &out);
-		switch (a) {
-		case LEASEFSM_WAIT:
-			*wake = out.wake_ms;
-			return changed;
-		case LEASEFSM_STARTED_LEADING:
-			log_info(c->lg, "lease acquired", "service", s->key, "lease", s->lease);
-			s->status_ours = 0;
-			changed = 1;
-			break;
-		case LEASEFSM_STOPPED_LEADING:
-			changed = 1;
-			if (api_hold(c, s)) {
-				log_warn(c->lg, "lease not renewed (API lost): still answering",
-					 "service", s->key);
-				break;
-			}
-			/* Stop answering before anything else happens, the release included. */
-			set_announce(c, s, 0);
-			s->wire_conflict = 0;
-			log_info(c->lg, "lease lost", "service", s->key, "reason",
-				 leasefsm_stop_reason_str(leasefsm_stop_reason(s->fsm)));
-			break;
-		case LEASEFSM_NEW_LEADER:
-			log_debug(c->lg, "service announced by another node", "service", s->key,
-				  "node", leasefsm_leader(s->fsm));
-			changed = 1;
-			break;
-		case LEASEFSM_CREATE:
-		case LEASEFSM_ACQUIRE:
-		case LEASEFSM_RENEW:
-		case LEASEFSM_RELEASE:
-			s->req = send_write(c, c->lc, s->fsm, a, &out, s->lease, LEASEIO_SERVICE,
-					    s->ns, s->name, svc_write_done, s);
-			if (s->req == NULL)
-				continue;
-			return changed;
-		}
-	}
-	return changed;
+	(void)l;
+	log_debug(s->c->lg, "service announced by another node", "service", s->key, "node", holder);
+	svc_changed(s);
 }
 
-static int ensure_fsm(struct control *c, struct svc *s)
+static void svc_written(struct lease *l, void *arg)
 {
-	if (s->fsm != NULL)
+	(void)l;
+	svc_changed(arg);
+}
+
+/* The service's election on its lease, started on first need (it observes the cached Lease). */
+static int ensure_el(struct control *c, struct svc *s)
+{
+	if (s->el != NULL)
 		return 0;
 	struct leasefsm_config cfg = {
 		.identity = c->node,
@@ -551,24 +473,27 @@ static int ensure_fsm(struct control *c, struct svc *s)
 		.retry_ms = c->o.svc_retry_ms,
 		.renew_interval_ms = c->o.svc_renew_interval_ms,
 	};
-	s->fsm = leasefsm_new(&cfg);
-	if (s->fsm == NULL) {
-		log_error(c->lg, "out of memory", "service", s->key);
+	struct lease_callbacks cb = {
+		.started_leading = svc_started,
+		.stopped_leading = svc_stopped,
+		.new_leader = svc_new_leader,
+		.written = svc_written,
+		.arg = s,
+	};
+	char err[300];
+	struct lease *el = lease_new(c->ls, s->lease, &cfg, &cb, err, sizeof(err));
+	if (el == NULL) {
+		log_error(c->lg, "cannot start the service's election", "service", s->key, "error",
+			  err);
 		return -1;
 	}
-	const json_t *l = informer_get(c->inf[INF_LEASES], c->ns, s->lease);
-	struct leasefsm_record rec;
-	char rv[LEASEFSM_RV_MAX];
-	if (l != NULL && leaseio_parse(l, &rec, rv, sizeof(rv)) == 0)
-		leasefsm_observe(s->fsm, &rec, rv, now_ms(c));
-	else
-		leasefsm_observe(s->fsm, NULL, "", now_ms(c));
+	if (lease_tag(el, LEASEIO_SERVICE, s->ns, s->name) < 0) {
+		log_error(c->lg, "out of memory", "service", s->key);
+		lease_free(el);
+		return -1;
+	}
+	s->el = el;
 	return 0;
-}
-
-static int64_t min64(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
 }
 
 /*
@@ -581,102 +506,120 @@ static int watch_fresh(const struct control *c, int64_t now)
 	return c->own_seen_ms != 0 && now - c->own_seen_ms <= c->o.presence_renew_ms;
 }
 
-/* Decides and acts for one service: the heart of the election (takeover.h). */
+/* One decision for one service and what follows from it; returns the takeover wake. */
+static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
+{
+	char holder[LEASEFSM_HOLDER_MAX];
+
+	snprintf(holder, sizeof(holder), "%s", lease_holder(s->el));
+	int names_us = holder[0] != '\0' && strcmp(holder, c->node) == 0;
+	if (holder[0] != '\0' && !names_us)
+		snprintf(s->other_holder, sizeof(s->other_holder), "%s", holder);
+	/* Right after start the elections hold off free leases until the warm-up ends (a speaker
+	 * that has not yet seen its peers' presence would rank itself first for everything); rank
+	 * delays count from then: see warm_cb(). */
+	struct takeover_input in = {
+		.now_ms = now,
+		.eligible = s->wanted && s->eligible && !c->stopping,
+		.rank = c->stopping ? -1 : s->rank,
+		.outscored = s->outscored,
+		.rank_step_ms = c->o.rank_step_ms,
+		.leading = lease_is_leading(s->el) || api_hold(c, s),
+		.names_us = names_us,
+		.held_by_other = lease_held_by_other(s->el),
+		.holder_dead = holder[0] != '\0' && !names_us && watch_fresh(c, now) &&
+			       !presence_is_live(c->presence, holder, now),
+		.free_since = lease_free_since(s->el),
+		.announcing = s->announcing,
+		.api_ok = c->api_ok,
+		.api_loss_stop = c->o.api_loss_stop,
+		.wire_conflict = s->wire_conflict,
+	};
+	struct takeover_out out;
+	enum takeover_decision d = takeover_decide(&in, &out);
+	if (d != s->last)
+		log_debug(c->lg, "election", "service", s->key, "decision",
+			  takeover_decision_str(d), "holder", holder, "rank",
+			  log_fmt((char[16]){ 0 }, 16, "%d", in.rank));
+	if (d == TAKEOVER_RELEASE && s->last != TAKEOVER_RELEASE) {
+		log_info(c->lg, "releasing", "service", s->key, "reason",
+			 !s->wanted	? "not announced by l2lb"
+			 : s->outscored ? "a preferred node is eligible"
+					: eligibility_reason_str(s->why));
+		if (!c->stopping)
+			delete_status(c, s);
+	}
+	if (d == TAKEOVER_SUSPEND && s->last != TAKEOVER_SUSPEND)
+		log_warn(c->lg, "not answering: API lost", "service", s->key, "why",
+			 s->wire_conflict ? "another node announces the address"
+					  : "--api-loss=stop");
+	s->last = d;
+	/* The election waits out the rank delay itself, absent leases included, so a candidate
+	 * campaigns as soon as it is one. */
+	if (out.release) {
+		s->campaigning = 0;
+		lease_release(s->el);
+	} else if (out.campaign) {
+		s->campaigning = 1;
+		lease_campaign(s->el, out.delay_ms);
+	} else if (s->campaigning) {
+		s->campaigning = 0;
+		lease_release(s->el);
+	}
+	if (out.declare_gone) {
+		log_info(c->lg, "holder's presence lease expired: taking over", "service", s->key,
+			 "holder", holder);
+		lease_holder_gone(s->el, holder);
+	}
+	set_announce(c, s, out.announce && (lease_is_leading(s->el) || api_hold(c, s)));
+	if (s->announcing && !s->status_ours) {
+		char msg[300];
+		s->status_ours = 1;
+		snprintf(msg, sizeof(msg), "announcing from node \"%s\" with protocol \"layer2\"",
+			 c->node);
+		record_event(c, s, "nodeAssigned", msg);
+		write_status(c, s);
+		if (s->other_holder[0] != '\0')
+			delete_status_of(c, s, s->other_holder);
+		s->other_holder[0] = '\0';
+	}
+	return out.wake_ms;
+}
+
+/*
+ * Decides and acts for one service: the heart of the election (takeover.h). The election's
+ * transitions call back into svc_changed(); while we are here that only asks for another round.
+ */
 static void svc_run(struct control *c, struct svc *s)
 {
+	if (s->in_run) {
+		s->dirty = 1;
+		return;
+	}
 	if (!c->synced || !c->ever_present || s->del != NULL)
 		return;
-	if (s->fsm == NULL && !s->wanted)
+	if (s->el == NULL && !s->wanted)
 		return;
-	if (ensure_fsm(c, s) < 0)
+	/* Starting the election observes the Lease, which may call back already. */
+	s->in_run = 1;
+	if (ensure_el(c, s) < 0) {
+		s->in_run = 0;
 		return;
-	int64_t now = now_ms(c), wake = LEASEFSM_NEVER, fwake = LEASEFSM_NEVER;
+	}
+	int64_t now = now_ms(c), wake = TAKEOVER_NEVER;
 	for (int round = 0; round < 4; round++) {
-		const char *holder = leasefsm_holder(s->fsm);
-		int names_us = holder[0] != '\0' && strcmp(holder, c->node) == 0;
-		if (holder[0] != '\0' && !names_us)
-			snprintf(s->other_holder, sizeof(s->other_holder), "%s", holder);
-		/* Right after start a lease counts as free no earlier than the end of the warm-up:
-		 * a speaker that has not yet seen its peers' presence would rank itself first for
-		 * everything. Rank delays count from then. */
-		int64_t free_since = leasefsm_free_since(s->fsm);
-		if (!names_us && free_since < c->warm_until)
-			free_since = c->warm_until;
-		struct takeover_input in = {
-			.now_ms = now,
-			.eligible = s->wanted && s->eligible && !c->stopping,
-			.rank = c->stopping ? -1 : s->rank,
-			.outscored = s->outscored,
-			.rank_step_ms = c->o.rank_step_ms,
-			.leading = leasefsm_is_leading(s->fsm) || api_hold(c, s),
-			.names_us = names_us,
-			.held_by_other = leasefsm_held_by_other(s->fsm, now),
-			.holder_dead = holder[0] != '\0' && !names_us && watch_fresh(c, now) &&
-				       !presence_is_live(c->presence, holder, now),
-			.free_since = free_since,
-			.announcing = s->announcing,
-			.api_ok = c->api_ok,
-			.api_loss_stop = c->o.api_loss_stop,
-			.wire_conflict = s->wire_conflict,
-		};
-		struct takeover_out out;
-		enum takeover_decision d = takeover_decide(&in, &out);
-		if (d != s->last)
-			log_debug(c->lg, "election", "service", s->key, "decision",
-				  takeover_decision_str(d), "holder", holder, "rank",
-				  log_fmt((char[16]){ 0 }, 16, "%d", in.rank));
-		if (d == TAKEOVER_RELEASE && s->last != TAKEOVER_RELEASE) {
-			log_info(c->lg, "releasing", "service", s->key, "reason",
-				 !s->wanted	? "not announced by l2lb"
-				 : s->outscored ? "a preferred node is eligible"
-						: eligibility_reason_str(s->why));
-			if (!c->stopping)
-				delete_status(c, s);
-		}
-		if (d == TAKEOVER_SUSPEND && s->last != TAKEOVER_SUSPEND)
-			log_warn(c->lg, "not answering: API lost", "service", s->key, "why",
-				 s->wire_conflict ? "another node announces the address"
-						  : "--api-loss=stop");
-		s->last = d;
-		if (out.declare_gone) {
-			log_info(c->lg, "holder's presence lease expired: taking over", "service",
-				 s->key, "holder", holder);
-			leasefsm_holder_gone(s->fsm, holder, now);
-		}
-		if (out.release) {
-			s->campaigning = 0;
-			leasefsm_release(s->fsm);
-		} else if (out.campaign && d != TAKEOVER_WAIT) {
-			/* Only once our turn has come: the machine creates an absent lease at once
-			 * whatever the delay, which would let every rank stampede. */
-			s->campaigning = 1;
-			leasefsm_campaign(s->fsm, out.delay_ms);
-		} else if (s->campaigning && !out.campaign) {
-			s->campaigning = 0;
-			leasefsm_release(s->fsm);
-		}
-		set_announce(c, s, out.announce && (leasefsm_is_leading(s->fsm) || api_hold(c, s)));
-		if (s->announcing && !s->status_ours) {
-			char msg[300];
-			s->status_ours = 1;
-			snprintf(msg, sizeof(msg),
-				 "announcing from node \"%s\" with protocol \"layer2\"", c->node);
-			record_event(c, s, "nodeAssigned", msg);
-			write_status(c, s);
-			if (s->other_holder[0] != '\0')
-				delete_status_of(c, s, s->other_holder);
-			s->other_holder[0] = '\0';
-		}
-		wake = out.wake_ms;
-		if (!svc_step(c, s, &fwake))
+		s->dirty = 0;
+		wake = svc_decide(c, s, now);
+		if (!s->dirty)
 			break;
 	}
-	int64_t at = min64(wake, fwake);
-	if (at == LEASEFSM_NEVER) {
+	s->in_run = 0;
+	if (wake == TAKEOVER_NEVER) {
 		loop_timer_stop(c->lp, &s->timer);
 		return;
 	}
-	loop_timer_start(c->lp, &s->timer, at > now ? (uint64_t)(at - now) : 0, 0, svc_timer_cb, s);
+	loop_timer_start(c->lp, &s->timer, wake > now ? (uint64_t)(wake - now) : 0, 0, svc_timer_cb,
+			 s);
 }
 
 static void svc_timer_cb(struct loop_timer *t, void *arg)
@@ -687,98 +630,60 @@ static void svc_timer_cb(struct loop_timer *t, void *arg)
 	svc_run(s->c, s);
 }
 
-/* ---- presence ---- */
+/* ---- presence: our own lease, one more election of the set, always campaigning ---- */
 
-static void presence_run(struct control *c);
+static void evaluate(struct control *c);
 
-static void presence_done(const struct kube_error *err, json_t *obj, void *arg)
-{
-	struct control *c = arg;
-	char buf[800];
-
-	c->preq = NULL;
-	if (err->status != KUBE_OK) {
-		c->st.lease_write_errors++;
-		log_debug(c->lg, "presence lease write failed", "error",
-			  kube_error_str(err, buf, sizeof(buf)));
-	}
-	leasefsm_write_done(c->pfsm, write_result(err), obj_rv(obj), now_ms(c));
-	presence_run(c);
-}
-
-static void presence_timer_cb(struct loop_timer *t, void *arg)
-{
-	(void)t;
-	presence_run(arg);
-}
-
-static void finish_stop(struct control *c);
-static void schedule_eval(struct control *c);
-
+/*
+ * The warm-up is over: our peers' presence leases have been seen. Rank every service with them
+ * first, and only then let the elections take free leases (rank delays count from now), so that
+ * no election acts on a rank from before.
+ */
 static void warm_cb(struct loop_timer *t, void *arg)
 {
+	struct control *c = arg;
+
 	(void)t;
-	schedule_eval(arg);
+	if (c->synced)
+		evaluate(c);
+	lease_set_hold_off(c->ls, now_ms(c));
+	schedule_eval(c);
 }
 
-static void presence_run(struct control *c)
+static void presence_started(struct lease *l, void *arg)
 {
-	struct leasefsm_out out;
-	int64_t wake = LEASEFSM_NEVER;
+	struct control *c = arg;
+	int was = c->api_ok;
 
-	if (!informer_has_synced(c->inf[INF_LEASES]))
-		return;
-	for (int i = 0; i < 16; i++) {
-		enum leasefsm_action a = leasefsm_step(c->pfsm, now_ms(c), wall_us(), &out);
-		if (a == LEASEFSM_WAIT) {
-			wake = out.wake_ms;
-			break;
-		}
-		if (a == LEASEFSM_STARTED_LEADING || a == LEASEFSM_STOPPED_LEADING) {
-			int was = c->api_ok;
-			c->api_ok = a == LEASEFSM_STARTED_LEADING;
-			if (c->api_ok && !c->ever_present) {
-				c->ever_present = 1;
-				c->warm_until = now_ms(c) + c->o.presence_lease_ms;
-				loop_timer_start(c->lp, &c->warm_timer,
-						 (uint64_t)c->o.presence_lease_ms, 0, warm_cb, c);
-				log_info(c->lg, "presence lease acquired", "lease", c->plase);
-			} else if (was != c->api_ok) {
-				log_warn(c->lg,
-					 c->api_ok ? "presence lease renewed again"
-						   : "presence lease not renewed in time: API lost",
-					 "lease", c->plase, "reason",
-					 c->api_ok ? NULL
-						   : leasefsm_stop_reason_str(
-							     leasefsm_stop_reason(c->pfsm)));
-			}
-			/* Every held service's decision depends on api_ok. */
-			schedule_eval(c);
-			continue;
-		}
-		if (a == LEASEFSM_NEW_LEADER)
-			continue;
-		if (c->preq != NULL)
-			break;
-		c->preq = send_write(c, c->pc, c->pfsm, a, &out, c->plase, LEASEIO_PRESENCE, NULL,
-				     NULL, presence_done, c);
-		if (c->preq != NULL)
-			break;
+	(void)l;
+	c->api_ok = 1;
+	if (!c->ever_present) {
+		c->ever_present = 1;
+		/* Until warm_cb(), no election takes a lease that does not name us. Our presence
+		 * lease names us now; should it be lost in these 1.5 s, it too waits for the end.
+		 */
+		lease_set_hold_off(c->ls, LEASEFSM_NEVER);
+		loop_timer_start(c->lp, &c->warm_timer, (uint64_t)c->o.presence_lease_ms, 0,
+				 warm_cb, c);
+		log_info(c->lg, "presence lease acquired", "lease", c->plase);
+	} else if (!was) {
+		log_warn(c->lg, "presence lease renewed again", "lease", c->plase);
 	}
-	if (c->stopping && c->preq == NULL && !c->presence_released) {
-		const char *h = leasefsm_holder(c->pfsm);
-		if (strcmp(h, c->node) != 0) {
-			c->presence_released = 1;
-			finish_stop(c);
-			return;
-		}
-	}
-	int64_t now = now_ms(c);
-	if (wake == LEASEFSM_NEVER)
-		loop_timer_stop(c->lp, &c->ptimer);
-	else
-		loop_timer_start(c->lp, &c->ptimer, wake > now ? (uint64_t)(wake - now) : 0, 0,
-				 presence_timer_cb, c);
+	/* Every held service's decision depends on api_ok. */
+	schedule_eval(c);
+}
+
+static void presence_stopped(struct lease *l, enum leasefsm_stop_reason why, void *arg)
+{
+	struct control *c = arg;
+	int was = c->api_ok;
+
+	(void)l;
+	c->api_ok = 0;
+	if (was)
+		log_warn(c->lg, "presence lease not renewed in time: API lost", "lease", c->plase,
+			 "reason", leasefsm_stop_reason_str(why));
+	schedule_eval(c);
 }
 
 /* ---- evaluation: gather the facts of every service, then decide ---- */
@@ -1145,10 +1050,10 @@ static void lease_delete_done(const struct kube_error *err, json_t *obj, void *a
 /* Drops services nobody needs, and deletes the leases of services that are gone. */
 static void collect_svc(struct control *c, struct svc *s)
 {
-	const json_t *l = informer_get(c->inf[INF_LEASES], c->ns, s->lease);
+	const json_t *l = lease_set_get(c->ls, s->lease);
 
-	if (s->wanted || s->announcing || s->req != NULL || s->del != NULL ||
-	    (s->fsm != NULL && leasefsm_is_leading(s->fsm)))
+	if (s->wanted || s->announcing || s->del != NULL ||
+	    (s->el != NULL && (lease_write_pending(s->el) || lease_is_leading(s->el))))
 		return;
 	if (l != NULL) {
 		struct leasefsm_record rec;
@@ -1164,11 +1069,9 @@ static void collect_svc(struct control *c, struct svc *s)
 				delete_status(c, s);
 			else
 				delete_status_of(c, s, rec.holder);
-			s->del = kube_client_delete(c->lc, &res_leases, c->ns, s->lease,
-						    lease_delete_done, s);
-			c->st.lease_writes++;
+			s->del = lease_set_delete(c->ls, s->lease, lease_delete_done, s);
 		}
-		if (s->fsm != NULL)
+		if (s->el != NULL)
 			svc_run(c, s); /* releases what it may still campaign for */
 		return;
 	}
@@ -1199,14 +1102,14 @@ static void plan_collect(struct svc *s, struct plan_ctx *x)
 	struct leasefsm_record r;
 	/* The node that just released the lease (graceful stop, ineligible, an interface we
 	 * cannot see went down) is not a candidate for it: the next in line goes first. */
-	if (s->fsm != NULL && leasefsm_observed(s->fsm, &r) && r.holder[0] == '\0')
+	if (s->el != NULL && lease_observed(s->el, &r) && r.holder[0] == '\0')
 		for (size_t k = 0; k < x->c->nnodes; k++)
-			if (strcmp(x->c->nodes[k].name, leasefsm_leader(s->fsm)) == 0)
+			if (strcmp(x->c->nodes[k].name, lease_leader(s->el)) == 0)
 				s->cand[k] = 0;
 	x->v[x->n] = s;
 	x->rs[x->n].key = s->key;
 	x->rs[x->n].holder = RANKING_NONE;
-	const json_t *l = informer_get(x->c->inf[INF_LEASES], x->c->ns, s->lease);
+	const json_t *l = lease_set_get(x->c->ls, s->lease);
 	struct leasefsm_record rec;
 	char rv[LEASEFSM_RV_MAX];
 	if (l != NULL && leaseio_parse(l, &rec, rv, sizeof(rv)) == 0 && rec.holder[0] != '\0')
@@ -1308,7 +1211,7 @@ static void evaluate(struct control *c)
 		n->live = 1;
 	}
 	for_each_svc(c, reset_svc);
-	informer_foreach(c->inf[INF_LEASES], track_lease, c);
+	lease_set_foreach(c->ls, track_lease, c);
 	informer_foreach(c->inf[INF_SERVICES], mark_service, c);
 	for_each_svc(c, unseen_svc);
 	informer_foreach(c->inf[INF_SLICES], gather_slice, c);
@@ -1358,8 +1261,19 @@ static void track_lease(const json_t *obj, void *arg)
 	(void)svc_get(c, sns, sname);
 }
 
-static void on_lease(const json_t *obj, int deleted, struct control *c)
+static uint64_t hash_holder(const char *h)
 {
+	uint64_t v = 1469598103934665603ull;
+
+	for (; *h != '\0'; h++)
+		v = (v ^ (unsigned char)*h) * 1099511628211ull;
+	return v;
+}
+
+/* Every Lease the set sees, after the election on it (if any) has acted on it. */
+static void lease_seen(const json_t *obj, int deleted, void *arg)
+{
+	struct control *c = arg;
 	struct leasefsm_record rec;
 	char rv[LEASEFSM_RV_MAX];
 	const char *name =
@@ -1367,10 +1281,8 @@ static void on_lease(const json_t *obj, int deleted, struct control *c)
 	const char *sns, *sname;
 	int64_t now = now_ms(c);
 
-	if (name == NULL || leaseio_parse(obj, &rec, rv, sizeof(rv)) < 0) {
-		log_warn(c->lg, "ignoring a malformed Lease", "lease", name);
-		return;
-	}
+	if (name == NULL || leaseio_parse(obj, &rec, rv, sizeof(rv)) < 0)
+		return; /* the set logged it */
 	enum leaseio_kind kind = leaseio_classify(obj, &sns, &sname);
 	if (kind == LEASEIO_PRESENCE || strcmp(name, c->plase) == 0) {
 		const char *who = rec.holder[0] != '\0' ? rec.holder : NULL;
@@ -1381,8 +1293,6 @@ static void on_lease(const json_t *obj, int deleted, struct control *c)
 			/* Our view is current again: judge every peer afresh. */
 			again = !watch_fresh(c, now);
 			c->own_seen_ms = now;
-			leasefsm_observe(c->pfsm, deleted ? NULL : &rec, rv, now);
-			presence_run(c);
 		}
 		if (was != is || deleted || again)
 			schedule_eval(c);
@@ -1395,31 +1305,12 @@ static void on_lease(const json_t *obj, int deleted, struct control *c)
 	}
 	if (s == NULL)
 		return;
-	if (s->fsm != NULL) {
-		/* A new holder (or none) changes the plan: rank everyone again. */
-		if (deleted || strcmp(leasefsm_holder(s->fsm), rec.holder) != 0)
-			schedule_eval(c);
-		leasefsm_observe(s->fsm, deleted ? NULL : &rec, rv, now);
-	}
-	if (deleted)
+	/* A new holder (or none) changes the plan: rank everyone again. */
+	uint64_t h = hash_holder(deleted ? "" : rec.holder);
+	if (deleted || h != s->holder_seen)
 		schedule_eval(c);
+	s->holder_seen = h;
 	svc_run(c, s);
-}
-
-static void lease_add(const json_t *obj, void *arg)
-{
-	on_lease(obj, 0, arg);
-}
-
-static void lease_update(const json_t *old, const json_t *obj, void *arg)
-{
-	(void)old;
-	on_lease(obj, 0, arg);
-}
-
-static void lease_delete(const json_t *obj, void *arg)
-{
-	on_lease(obj, 1, arg);
 }
 
 static void any_add(const json_t *obj, void *arg)
@@ -1454,14 +1345,9 @@ static void on_synced(void *arg)
 {
 	struct control *c = arg;
 
-	if (!c->pobserved && informer_has_synced(c->inf[INF_LEASES])) {
-		/* Our presence lease starts as soon as we know whether it exists. */
-		const json_t *l = informer_get(c->inf[INF_LEASES], c->ns, c->plase);
-		c->pobserved = 1;
-		if (l == NULL)
-			leasefsm_observe(c->pfsm, NULL, "", now_ms(c));
-		presence_run(c);
-	}
+	/* Our presence lease starts as soon as the set knows whether it exists (kube/lease). */
+	if (!lease_set_has_synced(c->ls))
+		return;
 	for (int i = 0; i < INF_COUNT; i++)
 		if (!informer_has_synced(c->inf[i]))
 			return;
@@ -1470,7 +1356,6 @@ static void on_synced(void *arg)
 	c->synced = 1;
 	log_info(c->lg, "caches synced", "services",
 		 log_fmt((char[24]){ 0 }, 24, "%zu", informer_count(c->inf[INF_SERVICES])));
-	presence_run(c);
 	schedule_eval(c);
 }
 
@@ -1532,39 +1417,54 @@ struct control *control_new(struct loop *lp, struct log *lg, struct kube_client 
 			  "service", leasefsm_config_error_str(se));
 		goto fail;
 	}
-	c->pfsm = leasefsm_new(&pc);
 	c->presence = presence_new(o->presence_lease_ms);
 	c->rec = event_recorder_new(lp, lg, kc, "l2lb-speaker", c->node);
-	if (c->pfsm == NULL || c->presence == NULL || c->rec == NULL) {
+	c->ls = lease_set_new(lp, lg, kc, c->ns, LEASEIO_LABEL_MANAGED "=" LEASEIO_MANAGER);
+	if (c->presence == NULL || c->rec == NULL || c->ls == NULL) {
 		log_error(lg, "out of memory");
 		goto fail;
 	}
-	leasefsm_campaign(c->pfsm, 0);
+	struct lease_set_observer lo = {
+		.seen = lease_seen,
+		.synced = on_synced,
+		.error = on_inf_error,
+		.arg = c,
+	};
+	lease_set_observe(c->ls, &lo);
+	lease_set_write_client(c->ls, c->lc);
+	struct lease_callbacks pcb = {
+		.started_leading = presence_started,
+		.stopped_leading = presence_stopped,
+		.arg = c,
+	};
+	char err[300];
+	c->pel = lease_new(c->ls, c->plase, &pc, &pcb, err, sizeof(err));
+	if (c->pel == NULL) {
+		log_error(lg, "cannot start the presence lease", "error", err);
+		goto fail;
+	}
+	if (lease_tag(c->pel, LEASEIO_PRESENCE, NULL, NULL) < 0) {
+		log_error(lg, "out of memory");
+		goto fail;
+	}
+	lease_use_client(c->pel, c->pc);
+	lease_campaign(c->pel, 0);
 	static const struct {
 		const struct kube_resource *r;
 		int own_ns;
-		int kind; /* 0 plain, 1 config, 2 lease */
+		int kind; /* 0 plain, 1 config */
 	} spec[INF_COUNT] = {
 		[INF_SERVICES] = { &res_services, 0, 0 }, [INF_SLICES] = { &res_slices, 0, 0 },
 		[INF_NODES] = { &res_nodes, 0, 0 },	  [INF_POOLS] = { &res_pools, 1, 1 },
-		[INF_ADVS] = { &res_advs, 1, 1 },	  [INF_LEASES] = { &res_leases, 1, 2 },
+		[INF_ADVS] = { &res_advs, 1, 1 },
 	};
 	for (int i = 0; i < INF_COUNT; i++) {
 		struct informer_opts io = {
 			.resource = spec[i].r,
 			.ns = spec[i].own_ns ? c->ns : NULL,
-			.label_selector = spec[i].kind == 2 ? LEASEIO_LABEL_MANAGED
-						  "=" LEASEIO_MANAGER
-							    : NULL,
-			.on_add = spec[i].kind == 2   ? lease_add
-				  : spec[i].kind == 1 ? config_add
-						      : any_add,
-			.on_update = spec[i].kind == 2	 ? lease_update
-				     : spec[i].kind == 1 ? config_update
-							 : any_update,
-			.on_delete = spec[i].kind == 2	 ? lease_delete
-				     : spec[i].kind == 1 ? config_add
-							 : any_add,
+			.on_add = spec[i].kind == 1 ? config_add : any_add,
+			.on_update = spec[i].kind == 1 ? config_update : any_update,
+			.on_delete = spec[i].kind == 1 ? config_add : any_add,
 			.on_synced = on_synced,
 			.on_error = on_inf_error,
 			.arg = c,
@@ -1595,14 +1495,11 @@ void control_free(struct control *c)
 	}
 	for (int i = 0; i < INF_COUNT; i++)
 		informer_free(c->inf[i]);
-	if (c->preq != NULL)
-		kube_request_cancel(c->preq);
-	loop_timer_stop(c->lp, &c->ptimer);
+	lease_set_free(c->ls); /* the elections, the presence lease's included */
 	loop_timer_stop(c->lp, &c->expiry_timer);
 	loop_timer_stop(c->lp, &c->eval_timer);
 	loop_timer_stop(c->lp, &c->stop_timer);
 	loop_timer_stop(c->lp, &c->warm_timer);
-	leasefsm_free(c->pfsm);
 	presence_free(c->presence);
 	event_recorder_free(c->rec);
 	mlb_config_free(c->cfg);
@@ -1617,7 +1514,7 @@ int control_start(struct control *c)
 	for (int i = 0; i < INF_COUNT; i++)
 		if (informer_start(c->inf[i]) < 0)
 			return -1;
-	return 0;
+	return lease_set_start(c->ls);
 }
 
 void control_links_changed(struct control *c)
@@ -1651,6 +1548,7 @@ int control_ready(const struct control *c)
 void control_get_stats(const struct control *c, struct control_stats *out)
 {
 	*out = c->st;
+	lease_set_counts(c->ls, &out->lease_writes, &out->lease_write_errors);
 }
 
 /* ---- graceful stop ---- */
@@ -1665,14 +1563,9 @@ static void finish_stop(struct control *c)
 		done(c->stop_arg);
 }
 
-static int leases_pending(struct control *c)
+static void stop_released(void *arg)
 {
-	for (size_t b = 0; b < NBUCKETS; b++)
-		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
-			if (s->req != NULL ||
-			    (s->fsm != NULL && strcmp(leasefsm_holder(s->fsm), c->node) == 0))
-				return 1;
-	return 0;
+	finish_stop(arg);
 }
 
 static void stop_timeout(struct loop_timer *t, void *arg)
@@ -1701,14 +1594,7 @@ void control_shutdown(struct control *c, uint64_t timeout_ms, void (*done)(void 
 	for (size_t b = 0; b < NBUCKETS; b++)
 		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
 			svc_run(c, s);
-	stop_continue(c);
-}
-
-/* Once no service lease names us any more, the presence lease goes last. */
-static void stop_continue(struct control *c)
-{
-	if (c->stop_done == NULL || c->presence_released || leases_pending(c))
-		return;
-	leasefsm_release(c->pfsm);
-	presence_run(c);
+	/* Service leases first, the presence lease once none names us any more: peers see the
+	 * services free before they see this node gone. */
+	lease_set_release_all(c->ls, c->pel, stop_released, c);
 }

@@ -8,9 +8,11 @@
  * in the speaker's namespace, IPAddressPools, L2Advertisements and the speakers' Leases. A
  * presence Lease per node says the speaker is alive; an ownership Lease per service says who
  * announces it (see README "Election"). The pure rules live in eligibility, presence, ranking,
- * takeover and leasefsm; this module gathers their inputs, applies their outputs and does the
- * API writes. Every change is coalesced into one re-evaluation on the next loop iteration;
- * lease renewals only re-run the one service they concern.
+ * takeover and leasefsm; the Leases are watched and written by kube/lease, where the presence
+ * lease and every ownership lease are elections of one lease set; this module gathers the
+ * rules' inputs, applies their outputs and writes status and Events. Every change is coalesced into
+ * one re-evaluation on the next loop iteration; lease renewals only re-run the one service they
+ * concern.
  */
 
 #include "kube/client.h"

@@ -116,9 +116,15 @@ static void write_done(const struct kube_error *err, json_t *obj, void *arg)
 	if (r != LEASEFSM_WRITE_OK) {
 		char buf[700];
 		s->write_errors++;
-		log_info(s->lg, "lease write failed", "lease", l->name, "result",
-			 leasefsm_write_result_str(r), "error",
-			 kube_error_str(err, buf, sizeof(buf)));
+		/* A tagged election's owner logs what matters about its object itself. */
+		if (l->kind == LEASEIO_NONE)
+			log_info(s->lg, "lease write failed", "lease", l->name, "result",
+				 leasefsm_write_result_str(r), "error",
+				 kube_error_str(err, buf, sizeof(buf)));
+		else
+			log_debug(s->lg, "lease write failed", "lease", l->name, "result",
+				  leasefsm_write_result_str(r), "error",
+				  kube_error_str(err, buf, sizeof(buf)));
 	}
 	const json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
 	leasefsm_write_done(l->fsm, r, json_is_string(rv) ? json_string_value(rv) : NULL,
@@ -215,13 +221,15 @@ static void drive(struct lease *l)
 			start_write(l, a, &out);
 			break;
 		case LEASEFSM_STARTED_LEADING:
-			log_info(s->lg, "lease acquired", "lease", l->name);
+			if (l->kind == LEASEIO_NONE)
+				log_info(s->lg, "lease acquired", "lease", l->name);
 			if (l->cb.started_leading)
 				l->cb.started_leading(l, l->cb.arg);
 			break;
 		case LEASEFSM_STOPPED_LEADING:
-			log_info(s->lg, "lease lost", "lease", l->name, "reason",
-				 leasefsm_stop_reason_str(leasefsm_stop_reason(l->fsm)));
+			if (l->kind == LEASEIO_NONE)
+				log_info(s->lg, "lease lost", "lease", l->name, "reason",
+					 leasefsm_stop_reason_str(leasefsm_stop_reason(l->fsm)));
 			if (l->cb.stopped_leading)
 				l->cb.stopped_leading(l, leasefsm_stop_reason(l->fsm), l->cb.arg);
 			break;

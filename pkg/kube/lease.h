@@ -87,7 +87,8 @@ void lease_set_counts(const struct lease_set *s, uint64_t *writes, uint64_t *err
 void lease_set_release_all(struct lease_set *s, struct lease *last, void (*done)(void *arg),
 			   void *arg);
 
-/* Called on the election's transitions; holder is borrowed. */
+/* Called on the election's transitions; holder is borrowed. The set logs the transitions and
+ * failed writes of untagged elections (lease_tag()); a tagged election's owner logs them. */
 struct lease_callbacks {
 	void (*started_leading)(struct lease *l, void *arg);
 	void (*stopped_leading)(struct lease *l, enum leasefsm_stop_reason why, void *arg);
