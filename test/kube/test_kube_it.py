@@ -503,6 +503,29 @@ class LeaseTest(unittest.TestCase):
         self.assertEqual(a.finish(), 0)
         self.assertEqual(b.finish(), 0)
 
+    def test_leader_keeps_labels_put_on_its_lease(self):
+        """An update replaces the whole Lease: the leader's renewals keep the labels and
+        annotations someone else put on it, and add none of the speaker's."""
+        path = "/apis/coordination.k8s.io/v1/namespaces/default/leases/labelled"
+        a = Candidate(self.sim, "node-a", ["labelled"], 3000, 2000, 200)
+        self.cands.append(a)
+        a.wait_event("STARTED")
+        code, _, _ = self.sim.patch(path, {"metadata": {"labels": {"team": "infra"},
+                                                        "annotations": {"note": "hands off"}}})
+        self.assertEqual(code, 200)
+        _, _, first = self.sim.get(path)
+        renewed = first
+
+        def renewed_since():
+            nonlocal renewed
+            _, _, renewed = self.sim.get(path)
+            return renewed["spec"]["renewTime"] != first["spec"]["renewTime"]
+        H.wait_for(renewed_since, 10, interval=0.1, what="a renewal after the patch")
+        self.assertEqual(renewed["spec"]["holderIdentity"], "node-a")
+        self.assertEqual(renewed["metadata"].get("labels"), {"team": "infra"})
+        self.assertEqual(renewed["metadata"].get("annotations"), {"note": "hands off"})
+        self.assertEqual(a.finish(), 0)
+
     def test_never_two_leaders_under_faults(self):
         """Three candidates with lease writes failing at random and watches cut: leadership
         changes hands many times and no two candidates ever lead at once."""
