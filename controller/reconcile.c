@@ -286,122 +286,6 @@ static void not_ours(const char *key, const json_t *svc, struct ipam *ip, const 
 	}
 }
 
-/* Which families the service wants, in its order. */
-struct want {
-	enum ipam_family f[2];
-	size_t n;
-	enum mlb_family_policy policy;
-};
-
-static bool wants(const struct want *w, enum ipam_family f)
-{
-	for (size_t i = 0; i < w->n; i++)
-		if (w->f[i] == f)
-			return true;
-	return false;
-}
-
-/*
- * Allocates the families in need[] (none held yet) from one pool: the kept pool when the
- * service already holds an address there (dual-stack comes from one pool), else the first
- * candidate that can. Pools with every family needed are preferred; PreferDualStack then
- * settles for a pool with one.
- */
-static enum reconcile_reason allocate(struct ipam *ip, const struct want *w,
-				      const enum ipam_family *need, size_t nneed,
-				      const struct mlb_pool *const *pools, size_t npools,
-				      const struct ipam_claim *claim, char *msg, size_t cap)
-{
-	enum reconcile_reason last = RECONCILE_REASON_NO_FAMILY;
-	const char *last_pool = NULL;
-	for (int partial = 0; partial < 2; partial++) {
-		if (partial && (nneed < 2 || w->policy == MLB_POLICY_REQUIRE_DUAL_STACK))
-			break;
-		for (size_t i = 0; i < npools; i++) {
-			const struct ipam_pool *p = mlb_pool_ipam(pools[i]);
-			enum ipam_family got[2];
-			size_t ng = 0;
-			for (size_t k = 0; k < nneed; k++)
-				if (ipam_pool_has_family(p, need[k]))
-					got[ng++] = need[k];
-			if (ng == 0 || (!partial && ng < nneed))
-				continue;
-			struct ipam_addr a4, a6;
-			enum ipam_status st = ng == 2 ? ipam_alloc_dual(ip, p, claim, &a4, &a6)
-						      : ipam_alloc(ip, p, got[0], claim, &a4);
-			if (st == IPAM_OK)
-				return RECONCILE_REASON_NONE;
-			last = from_ipam(st);
-			last_pool = mlb_pool_name(pools[i]);
-		}
-	}
-	switch (last) {
-	case RECONCILE_REASON_EXHAUSTED:
-		say(msg, cap, "pool \"%s\" exhausted", last_pool ? last_pool : "");
-		break;
-	case RECONCILE_REASON_NO_FAMILY:
-		say(msg, cap, "no pool that serves this service has %s%s%s addresses",
-		    ipam_family_str(need[0]), nneed > 1 ? " and " : "",
-		    nneed > 1 ? ipam_family_str(need[1]) : "");
-		break;
-	case RECONCILE_REASON_SHARING_REFUSED:
-		say(msg, cap, "sharing refused in pool \"%s\" (allow-shared-ip, ports or policy)",
-		    last_pool ? last_pool : "");
-		break;
-	default:
-		say(msg, cap, "pool \"%s\": %s", last_pool ? last_pool : "",
-		    reconcile_reason_str(last));
-		break;
-	}
-	return last;
-}
-
-/* Requested addresses: exactly those, from the one pool that holds them. */
-static enum reconcile_reason take_requested(struct ipam *ip, const char *key,
-					    const struct mlb_service *s,
-					    const struct mlb_pool *pool,
-					    const struct ipam_claim *claim, char *msg, size_t cap)
-{
-	bool asked[2] = { false, false };
-	for (size_t i = 0; i < mlb_service_nrequested(s); i++) {
-		const struct ipam_addr *a = mlb_service_requested(s, i);
-		asked[fam_idx(a->family)] = true;
-		enum ipam_status st = ipam_assign(ip, mlb_pool_ipam(pool), a, claim);
-		if (st == IPAM_OK)
-			continue;
-		char txt[IPAM_ADDR_STRLEN];
-		ipam_addr_format(a, txt, sizeof(txt));
-		if (st == IPAM_IN_USE || st == IPAM_SHARING_KEY || st == IPAM_SHARING_PORTS ||
-		    st == IPAM_SHARING_POLICY) {
-			const char *holder[1] = { NULL };
-			ipam_holders(ip, a, holder, 1);
-			say(msg, cap, "requested address %s is in use by %s (%s)", txt,
-			    holder[0] ? holder[0] : "another service", ipam_status_str(st));
-		} else {
-			say(msg, cap, "requested address %s: %s in pool \"%s\"", txt,
-			    ipam_status_str(st), mlb_pool_name(pool));
-		}
-		return from_ipam(st);
-	}
-	for (int i = 0; i < 2; i++)
-		if (!asked[i])
-			ipam_release_family(ip, key, i == 0 ? IPAM_V4 : IPAM_V6);
-	return RECONCILE_REASON_NONE;
-}
-
-/* Whether the service holds one of the addresses it requests. */
-static bool holds_requested(const struct ipam *ip, const char *key, const struct mlb_service *s)
-{
-	for (size_t i = 0; i < mlb_service_nrequested(s); i++) {
-		const struct ipam_addr *a = mlb_service_requested(s, i);
-		struct ipam_addr held;
-		if (ipam_service_addr(ip, key, a->family, &held) == 0 &&
-		    ipam_addr_cmp(&held, a) == 0)
-			return true;
-	}
-	return false;
-}
-
 static void fail(struct reconcile_result *out, enum reconcile_reason r, const char *why)
 {
 	out->outcome = RECONCILE_FAILED;
@@ -421,136 +305,89 @@ static bool announced(const struct mlb_config *cfg, const char *pool, const stru
 	return n > MAX_POOLS;
 }
 
+/* The words of an AllocationFailed Event when the allocator (not the pool choice) refused. */
+static void alloc_message(const struct mlb_result *m, const struct mlb_service *s,
+			  const struct ipam *ip, char *buf, size_t cap)
+{
+	const char *pool = m->where != NULL ? mlb_pool_name(m->where) : "";
+	char txt[IPAM_ADDR_STRLEN];
+	if (m->has_refused) {
+		ipam_addr_format(&m->refused, txt, sizeof(txt));
+		if (from_ipam(m->status) == RECONCILE_REASON_IN_USE ||
+		    from_ipam(m->status) == RECONCILE_REASON_SHARING_REFUSED) {
+			const char *holder[1] = { NULL };
+			ipam_holders(ip, &m->refused, holder, 1);
+			say(buf, cap, "requested address %s is in use by %s (%s)", txt,
+			    holder[0] ? holder[0] : "another service", ipam_status_str(m->status));
+		} else {
+			say(buf, cap, "requested address %s: %s in pool \"%s\"", txt,
+			    ipam_status_str(m->status), pool);
+		}
+		return;
+	}
+	switch (from_ipam(m->status)) {
+	case RECONCILE_REASON_EXHAUSTED:
+		say(buf, cap, "pool \"%s\" exhausted", pool);
+		return;
+	case RECONCILE_REASON_NO_FAMILY: {
+		size_t n = mlb_service_nfamilies(s);
+		say(buf, cap, "no pool that serves this service has %s%s%s addresses",
+		    ipam_family_str(mlb_service_family(s, 0)), n > 1 ? " and " : "",
+		    n > 1 ? ipam_family_str(mlb_service_family(s, 1)) : "");
+		return;
+	}
+	case RECONCILE_REASON_SHARING_REFUSED:
+		say(buf, cap, "sharing refused in pool \"%s\" (allow-shared-ip, ports or policy)",
+		    pool);
+		return;
+	default:
+		say(buf, cap, "pool \"%s\": %s", pool, ipam_status_str(m->status));
+		return;
+	}
+}
+
+/* Kept addresses outside the (still valid) pool they were recorded from: warn why they stay. */
+static void warn_outside(const struct mlb_config *cfg, const char *ann,
+			 const struct reconcile_result *r, struct reconcile_result *out)
+{
+	if (ann == NULL || mlb_config_pool_by_name(cfg, ann) == NULL)
+		return;
+	for (size_t i = 0; i < r->naddrs; i++) {
+		if (mlb_config_pool_for_addr(cfg, &r->addrs[i]) != NULL)
+			continue;
+		char txt[IPAM_ADDR_STRLEN];
+		out->warnings |= RECONCILE_WARN_OUTSIDE_POOL;
+		say(out->warning, sizeof(out->warning),
+		    "address %s is no longer in pool \"%s\"; kept so the service keeps working "
+		    "(delete the service or name another address to move it)",
+		    ipam_addr_format(&r->addrs[i], txt, sizeof(txt)), ann);
+		return;
+	}
+}
+
+/* The allocation is mlb_allocate()'s (the one policy); this turns it into writes and Events. */
 static void decide(const char *key, const json_t *svc, const struct mlb_service *s,
 		   const struct mlb_config *cfg, struct ipam *ip, const json_t *ns_labels,
 		   struct reconcile_result *out)
 {
-	struct ipam_claim claim;
-	mlb_service_claim(s, &claim);
-	struct want w = { .n = 0, .policy = mlb_service_policy(s) };
-	for (size_t i = 0; i < mlb_service_nfamilies(s) && w.n < 2; i++)
-		w.f[w.n++] = mlb_service_family(s, i);
-
 	struct holding before, h;
 	holdings(ip, key, &before);
-	/* A family the service no longer has is given back first. */
-	for (int i = 0; i < 2; i++)
-		if (before.have[i] && !wants(&w, i == 0 ? IPAM_V4 : IPAM_V6))
-			ipam_release_family(ip, key, i == 0 ? IPAM_V4 : IPAM_V6);
-
-	const struct mlb_pool *pools[MAX_POOLS];
-	size_t np = 0;
-	enum mlb_choice ch = mlb_config_pools_for_service(cfg, s, ns_labels, pools, MAX_POOLS, &np);
-	if (np > MAX_POOLS)
-		np = MAX_POOLS;
-	const char *kept_pool = NULL;
-	char why[384] = "";
-	enum reconcile_reason r = RECONCILE_REASON_NONE;
-
-	if (mlb_service_nrequested(s) > 0) {
-		if (ch != MLB_CHOICE_OK || np == 0) {
-			choice_message(ch, s, why, sizeof(why));
-			r = from_choice(ch);
-			/*
-			 * The exact address it asked for (and holds) is in no pool any more: that
-			 * is the one case where a working address is taken away (issue 5).
-			 */
-			if (ch == MLB_CHOICE_NOT_IN_POOL && holds_requested(ip, key, s))
-				ipam_release(ip, key);
-		} else {
-			r = take_requested(ip, key, s, pools[0], &claim, why, sizeof(why));
-		}
-	} else {
-		const char *want_pool = mlb_service_pool(s);
-		const char *ann = annotation(svc, RECONCILE_POOL_ANNOTATION);
-		const struct mlb_pool *keep_in = NULL;
-		holdings(ip, key, &h);
-		for (int i = 0; i < 2; i++) {
-			if (!h.have[i])
-				continue;
-			const struct mlb_pool *p = mlb_config_pool_for_addr(cfg, &h.a[i]);
-			if (p == NULL) {
-				if (ann == NULL || (mlb_config_pool_by_name(cfg, ann) == NULL &&
-						    !mlb_config_pool_refused(cfg, ann))) {
-					/* Its pool is gone: free it, look for another below. */
-					ipam_release_family(ip, key, h.a[i].family);
-					continue;
-				}
-				kept_pool = ann;
-				if (mlb_config_pool_by_name(cfg, ann) != NULL) {
-					char txt[IPAM_ADDR_STRLEN];
-					out->warnings |= RECONCILE_WARN_OUTSIDE_POOL;
-					say(out->warning, sizeof(out->warning),
-					    "address %s is no longer in pool \"%s\"; kept so the "
-					    "service keeps working (delete the service or name "
-					    "another address to move it)",
-					    ipam_addr_format(&h.a[i], txt, sizeof(txt)), ann);
-				}
-			}
-			const char *cur = p != NULL ? mlb_pool_name(p) : ann;
-			if (want_pool != NULL && strcmp(cur, want_pool) != 0) {
-				/* The user asked for another pool: move, keeping the old on
-				 * failure. */
-				if (ch != MLB_CHOICE_OK || np == 0) {
-					choice_message(ch, s, why, sizeof(why));
-					r = from_choice(ch);
-					break;
-				}
-				continue;
-			}
-			if (p != NULL)
-				keep_in = p;
-		}
-		if (r == RECONCILE_REASON_NONE) {
-			/* Held addresses that must move are reallocated along with missing ones. */
-			holdings(ip, key, &h);
-			enum ipam_family need[2];
-			size_t nneed = 0;
-			bool moving = false;
-			for (size_t i = 0; i < w.n; i++) {
-				int fi = fam_idx(w.f[i]);
-				if (!h.have[fi]) {
-					need[nneed++] = w.f[i];
-					continue;
-				}
-				const struct mlb_pool *p = mlb_config_pool_for_addr(cfg, &h.a[fi]);
-				const char *cur = p != NULL ? mlb_pool_name(p) : ann;
-				if (want_pool != NULL &&
-				    (cur == NULL || strcmp(cur, want_pool) != 0)) {
-					need[nneed++] = w.f[i];
-					moving = true;
-				}
-			}
-			if (moving) {
-				/* Move every family together so dual-stack stays in one pool. */
-				nneed = 0;
-				for (size_t i = 0; i < w.n; i++)
-					need[nneed++] = w.f[i];
-				keep_in = NULL;
-			}
-			if (nneed > 0) {
-				const struct mlb_pool *one[1] = { keep_in };
-				if (keep_in != NULL &&
-				    mlb_config_pool_by_name(cfg, mlb_pool_name(keep_in)) != NULL)
-					r = allocate(ip, &w, need, nneed, one, 1, &claim, why,
-						     sizeof(why));
-				else if (ch != MLB_CHOICE_OK || np == 0) {
-					choice_message(ch, s, why, sizeof(why));
-					r = from_choice(ch);
-				} else
-					r = allocate(ip, &w, need, nneed, pools, np, &claim, why,
-						     sizeof(why));
-				/* PreferDualStack kept in a single-family pool is fine. */
-				if (r == RECONCILE_REASON_NO_FAMILY && keep_in != NULL &&
-				    w.policy != MLB_POLICY_REQUIRE_DUAL_STACK)
-					r = RECONCILE_REASON_NONE;
-			}
-		}
-	}
-
+	const char *ann = annotation(svc, RECONCILE_POOL_ANNOTATION);
+	struct mlb_result m;
+	mlb_allocate(ip, cfg, s, ns_labels, ann, &m);
 	holdings(ip, key, &h);
-	finish(key, svc, cfg, ip, kept_pool, out);
-	if (r != RECONCILE_REASON_NONE) {
+	finish(key, svc, cfg, ip, NULL, out);
+	warn_outside(cfg, ann, out, out);
+	if (m.status != IPAM_OK) {
+		char why[384] = "";
+		enum reconcile_reason r;
+		if (m.choice != MLB_CHOICE_OK) {
+			choice_message(m.choice, s, why, sizeof(why));
+			r = from_choice(m.choice);
+		} else {
+			alloc_message(&m, s, ip, why, sizeof(why));
+			r = from_ipam(m.status);
+		}
 		fail(out, r, why);
 		return;
 	}
@@ -621,6 +458,30 @@ void reconcile_service(const char *key, const json_t *svc, const struct mlb_conf
 	mlb_service_free(s);
 }
 
+/*
+ * The service as restore reads it. Only what it holds matters there: a requested-address
+ * annotation (or spec.loadBalancerIP) it cannot read, or that does not fit its families, is set
+ * aside, so the address its status shows is still taken back and never handed to another
+ * service; reconcile then reports the bad request while the service keeps its address.
+ */
+static enum mlb_svc_status parse_held(const json_t *svc, const char *lb_class,
+				      struct mlb_service **s)
+{
+	enum mlb_svc_status st = mlb_service_parse(svc, lb_class, s, NULL, 0);
+	if (st != MLB_SVC_BAD_REQUESTED_IP && st != MLB_SVC_REQUESTED_FAMILY)
+		return st;
+	json_t *copy = json_deep_copy(svc);
+	if (copy == NULL)
+		return MLB_SVC_NOMEM;
+	json_t *ann = json_object_get(json_object_get(copy, "metadata"), "annotations");
+	json_object_del(ann, "metallb.io/loadBalancerIPs");
+	json_object_del(ann, "metallb.universe.tf/loadBalancerIPs");
+	json_object_del(json_object_get(copy, "spec"), "loadBalancerIP");
+	st = mlb_service_parse(copy, lb_class, s, NULL, 0);
+	json_decref(copy);
+	return st;
+}
+
 enum reconcile_restore reconcile_restore(const json_t *svc, struct ipam *ip, const char *lb_class,
 					 char *msg, size_t cap)
 {
@@ -629,7 +490,10 @@ enum reconcile_restore reconcile_restore(const json_t *svc, struct ipam *ip, con
 	if (n == 0)
 		return RESTORE_NONE;
 	struct mlb_service *s = NULL;
-	if (mlb_service_parse(svc, lb_class, &s, NULL, 0) != MLB_SVC_OK)
+	enum mlb_svc_status st0 = parse_held(svc, lb_class, &s);
+	if (st0 == MLB_SVC_NOMEM)
+		return RESTORE_NOMEM;
+	if (st0 != MLB_SVC_OK)
 		return RESTORE_NONE;
 	struct ipam_claim claim;
 	mlb_service_claim(s, &claim);

@@ -10,11 +10,13 @@
 #include <stddef.h>
 
 /*
- * Pure: no I/O, no logging, no clock. Inputs are the Service exactly as the API server stores it
- * (borrowed), the validated configuration (pkg/mlb), the allocator (updated in place: taking or
- * freeing an address IS the decision) and --lb-class. The result says what the caller must
- * write: the ingress list (status), the metallb.io/ip-allocated-from-pool annotation and the
- * Events, and why. The caller does the writes and only then trusts them.
+ * Pure: no I/O, no logging, no clock. The addresses themselves are decided by mlb_allocate()
+ * (pkg/mlb, the one allocation policy); this adds what the controller writes and why. Inputs are
+ * the Service exactly as the API server stores it (borrowed), the validated configuration
+ * (pkg/mlb), the allocator (updated in place: taking or freeing an address IS the decision) and
+ * --lb-class. The result says what the caller must write: the ingress list (status), the
+ * metallb.io/ip-allocated-from-pool annotation and the Events, and why. The caller does the writes
+ * and only then trusts them.
  *
  * Behaviour a MetalLB user notices (decided here, tested in test_reconcile.c):
  * - A failed change (new requested address, new address-pool) KEEPS the old address and says
@@ -120,7 +122,10 @@ const char *reconcile_restore_str(enum reconcile_restore r);
 /*
  * Restart safety: takes back the addresses the service's status already shows, before anything
  * new is handed out. Call for every service, oldest first (reconcile_compare_age), so that of two
- * services showing one address the older keeps it. msg (cap > 0) names the conflict.
+ * services showing one address the older keeps it. msg (cap > 0) names the conflict. Every
+ * service we handle (type LoadBalancer, our class) is taken back whatever its annotations say:
+ * one whose requested address cannot be read keeps what its status shows (reconcile reports
+ * the bad request afterwards).
  */
 enum reconcile_restore reconcile_restore(const json_t *svc, struct ipam *ip, const char *lb_class,
 					 char *msg, size_t cap);

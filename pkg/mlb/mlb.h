@@ -195,30 +195,43 @@ enum mlb_choice mlb_config_pools_for_service(const struct mlb_config *cfg,
 
 /* What mlb_allocate() decided for one service. */
 struct mlb_result {
-	enum mlb_choice choice;	     /* MLB_CHOICE_OK when some pool may serve it */
+	enum mlb_choice choice;	     /* what mlb_config_pools_for_service() said */
 	enum ipam_status status;     /* IPAM_OK when it holds its addresses now */
-	const struct mlb_pool *pool; /* where they come from (NULL on failure) */
+	const struct mlb_pool *pool; /* where they come from (NULL on failure, or stale) */
 	struct ipam_addr addrs[2];   /* IPv4 first, as the Service status lists them */
 	size_t naddrs;
-	bool stale; /* kept addresses its pools no longer cover: warn, do not move (issue 5) */
+	bool stale; /* kept addresses no valid pool covers any more: warn, do not move */
+	/* On failure: the pool status refers to (NULL: none), and the requested address refused. */
+	const struct mlb_pool *where;
+	struct ipam_addr refused;
+	bool has_refused;
 };
 
 /*
- * Gives the service its addresses in ip, as MetalLB decides them:
- * - requested addresses are assigned exactly (one pool holds them all);
- * - addresses it already holds are kept while their pool may still serve it, so nothing moves
- *   when pools are added or reordered (a service missing a family gets it from that same pool
- *   when it can); addresses no pool covers any more are kept too (stale, pool NULL) unless the
- *   service names a pool, in which case it moves there when that pool has room;
+ * THE allocation policy (the controller's reconcile calls it; there is no other). Gives the
+ * service its addresses in ip. from_pool is the pool its addresses were recorded from (the
+ * metallb.io/ip-allocated-from-pool annotation), NULL when unknown. In this order:
+ * - a family the service no longer has is freed; an address no valid pool covers is freed when
+ *   from_pool names no pool any more (valid or refused): its pool was deleted;
+ * - requested addresses are assigned exactly (one pool holds them all); when a requested
+ *   address the service holds is in no pool any more, the service loses it (the one case where
+ *   a working address is taken away, issue 5);
+ * - addresses it already holds in one pool are kept unless the service names another pool
+ *   (address-pool), whether or not that pool would be chosen for it today, so nothing moves
+ *   when pools are added, reordered or stop auto-assigning; a missing family comes from that
+ *   same pool when it can. Addresses no valid pool covers (the pool shrank, or was refused) are
+ *   kept too (stale, pool NULL; the caller warns), unless the service names a pool other than
+ *   from_pool;
  * - otherwise the first pool in mlb_config_pools_for_service() order that has room: both
  *   families from one pool for RequireDualStack; for PreferDualStack both if one pool can,
  *   else the primary family (the first cluster IP's), else the other; a single family else.
- * On failure nothing the service held before is lost and status/choice say why (the status of
- * the first pool that has the family: no-family only when none has it). On success any address
- * of a family the service no longer has is released.
+ * Success is status == IPAM_OK (choice may then say why no pool would be chosen afresh). On
+ * failure nothing the service held before is lost (but for the frees above): choice says why
+ * when it is not MLB_CHOICE_OK, else status (of the first pool that has the family: no-family
+ * only when none has it), with where and refused for the message.
  */
 void mlb_allocate(struct ipam *ip, const struct mlb_config *cfg, const struct mlb_service *s,
-		  const json_t *ns_labels, struct mlb_result *out);
+		  const json_t *ns_labels, const char *from_pool, struct mlb_result *out);
 
 /* ---- L2 advertisements (the speaker's half) ---- */
 

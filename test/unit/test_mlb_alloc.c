@@ -23,7 +23,8 @@ static struct mlb_config *cfg_of(const char *pools)
 }
 
 /* Runs mlb_allocate and renders "pool addr,addr" or "status" (with " stale" when kept). */
-static const char *run(struct ipam *ip, const struct mlb_config *cfg, const char *svc_json)
+static const char *run_from(struct ipam *ip, const struct mlb_config *cfg, const char *svc_json,
+			    const char *from_pool)
 {
 	static char out[256];
 	json_t *j = J(svc_json);
@@ -31,8 +32,8 @@ static const char *run(struct ipam *ip, const struct mlb_config *cfg, const char
 	char msg[256] = "";
 	ck_assert_msg(mlb_service_parse(j, NULL, &s, msg, sizeof(msg)) == MLB_SVC_OK, "%s", msg);
 	struct mlb_result r;
-	mlb_allocate(ip, cfg, s, NULL, &r);
-	if (r.choice != MLB_CHOICE_OK) {
+	mlb_allocate(ip, cfg, s, NULL, from_pool, &r);
+	if (r.status != IPAM_OK && r.choice != MLB_CHOICE_OK) {
 		snprintf(out, sizeof(out), "%s", mlb_choice_str(r.choice));
 	} else if (r.status != IPAM_OK) {
 		snprintf(out, sizeof(out), "%s", ipam_status_str(r.status));
@@ -46,6 +47,11 @@ static const char *run(struct ipam *ip, const struct mlb_config *cfg, const char
 	mlb_service_free(s);
 	json_decref(j);
 	return out;
+}
+
+static const char *run(struct ipam *ip, const struct mlb_config *cfg, const char *svc_json)
+{
+	return run_from(ip, cfg, svc_json, NULL);
 }
 
 #define POOL(name, spec) "{'metadata': {'name': '" name "'}, 'spec': " spec "}"
@@ -136,16 +142,26 @@ START_TEST(test_keeps_address_when_pools_change)
 			"b", "{'addresses': ['198.51.100.0/30']}") "]");
 	ck_assert_str_eq(run(ip, c2, SVC("web", "{}", V4, "")), "b 198.51.100.0");
 	ck_assert_str_eq(run(ip, c2, SVC("new", "{}", V4, "")), "a 192.0.2.0");
-	/* Its pool shrinks past it: it keeps the address, flagged stale. */
-	struct mlb_config *c3 = cfg_of("[" POOL("b", "{'addresses': ['198.51.100.2/31']}") "]");
-	ck_assert_str_eq(run(ip, c3, SVC("web", "{}", V4, "")), "- 198.51.100.0 stale");
-	/* Naming a pool moves it there when that pool has room. */
-	ck_assert_str_eq(run(ip, c3, SVC("web", "{'metallb.io/address-pool': 'b'}", V4, "")),
-			 "b 198.51.100.2");
+	/* Its pool shrinks past it: it keeps the address, flagged stale (issue 5). */
+	struct mlb_config *c3 =
+		cfg_of("[" POOL("b", "{'addresses': ['198.51.100.2/31']}") ", " POOL(
+			"c", "{'addresses': ['192.0.2.100/30'], 'autoAssign': false}") "]");
+	ck_assert_str_eq(run_from(ip, c3, SVC("web", "{}", V4, ""), "b"), "- 198.51.100.0 stale");
+	/* Naming that same pool does not move it: only a requested address that is invalid does. */
+	ck_assert_str_eq(
+		run_from(ip, c3, SVC("web", "{'metallb.io/address-pool': 'b'}", V4, ""), "b"),
+		"- 198.51.100.0 stale");
+	/* Naming another pool moves it there, and the old address is free again. */
+	ck_assert_str_eq(
+		run_from(ip, c3, SVC("web", "{'metallb.io/address-pool': 'c'}", V4, ""), "b"),
+		"c 192.0.2.100");
 	const char *who[2];
 	struct ipam_addr old;
 	ck_assert_int_eq(ipam_addr_parse("198.51.100.0", &old), 0);
 	ck_assert_uint_eq(ipam_holders(ip, &old, who, 2), 0);
+	/* Recorded from a pool that was deleted: freed, and the service gets a new one. */
+	ck_assert_str_eq(run_from(ip, c1, SVC("gone", "{}", V4, ""), NULL), "b 198.51.100.0");
+	ck_assert_str_eq(run_from(ip, c3, SVC("gone", "{}", V4, ""), "deleted"), "b 198.51.100.2");
 	ipam_free(ip);
 	mlb_config_free(c1);
 	mlb_config_free(c2);

@@ -366,6 +366,51 @@ START_TEST(test_restart_moves_nothing)
 }
 END_TEST
 
+/*
+ * Restart safety whatever the annotations say: a service whose requested address cannot be
+ * read (or does not fit its families) still has its status address taken back first, so a
+ * newer service does not get it; the bad request is then reported while it keeps the address.
+ */
+static const char *const bad_requests[] = {
+	"'metallb.io/loadBalancerIPs': 'not-an-ip'",
+	"'metallb.universe.tf/loadBalancerIPs': '192.0.2.300'",
+	"'metallb.io/loadBalancerIPs': '2001:db8::5'", /* an IPv6 address for an IPv4 service */
+};
+
+START_TEST(test_restore_bad_request)
+{
+	struct mlb_config *cfg = build("[" LAN "]", ADV_ALL);
+	struct ipam *ip = ipam_new();
+	char svcjson[1024];
+	snprintf(svcjson, sizeof(svcjson),
+		 SVC("held", "'metallb.io/ip-allocated-from-pool': 'lan', %s", V4SPEC,
+		     ING("192.0.2.200")),
+		 bad_requests[_i]);
+	json_t *held = J(svcjson);
+	json_t *later = J("{'metadata': {'name': 'later', 'namespace': 'default', "
+			  "'creationTimestamp': '2026-02-01T00:00:00Z'}, 'spec': {" V4SPEC
+			  "}, 'status': {}}");
+	ck_assert_int_eq(reconcile_restore(held, ip, NULL, NULL, 0), RESTORE_OK);
+	ck_assert_int_eq(reconcile_restore(later, ip, NULL, NULL, 0), RESTORE_NONE);
+	struct reconcile_result r;
+	char a[IPAM_ADDR_STRLEN];
+	reconcile_service("default/later", later, cfg, ip, NULL, NULL, &r);
+	ck_assert_int_eq(r.outcome, RECONCILE_ASSIGNED);
+	ck_assert_str_eq(ipam_addr_format(&r.addrs[0], a, sizeof(a)), "192.0.2.201");
+	reconcile_service("default/held", held, cfg, ip, NULL, NULL, &r);
+	ck_assert_msg(r.outcome == RECONCILE_FAILED && r.reason == RECONCILE_REASON_BAD_REQUEST,
+		      "%s/%s: %s", reconcile_outcome_str(r.outcome), reconcile_reason_str(r.reason),
+		      r.message);
+	ck_assert_uint_eq(r.naddrs, 1);
+	ck_assert_str_eq(ipam_addr_format(&r.addrs[0], a, sizeof(a)), "192.0.2.200");
+	ck_assert(!r.write_status && !r.write_annotation);
+	json_decref(held);
+	json_decref(later);
+	ipam_free(ip);
+	mlb_config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_strings)
 {
 	for (int o = RECONCILE_IGNORED; o <= RECONCILE_MALFORMED; o++)
@@ -384,6 +429,8 @@ static Suite *reconcile_suite(void)
 	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
 	tcase_add_test(tc, test_restore_conflict);
 	tcase_add_test(tc, test_restart_moves_nothing);
+	tcase_add_loop_test(tc, test_restore_bad_request, 0,
+			    (int)(sizeof(bad_requests) / sizeof(bad_requests[0])));
 	tcase_add_test(tc, test_strings);
 	suite_add_tcase(s, tc);
 	return s;
