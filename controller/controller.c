@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct kube_resource RES_SVC = { "", "v1", "services", 1 };
 static const struct kube_resource RES_NS = { "", "v1", "namespaces", 0 };
@@ -20,6 +21,17 @@ static const struct kube_resource RES_ADV = { "metallb.io", "v1beta1", "l2advert
 
 #define MAX_WRITE_TRIES	     5
 #define POOL_STATUS_DELAY_MS 200
+#define METRICS_PERIOD_MS    1000
+
+/* Fixed buckets of the reconcile latency histogram, in seconds. */
+static const double RECONCILE_BUCKETS[] = { 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+					    0.005,   0.01,   0.025,   0.05,   0.1,   0.25 };
+
+/* The controller's metric families (NULL when it has no registry). */
+struct ctl_metrics {
+	struct metric_family *in_use, *total, *allocs, *failures, *latency, *api, *relists,
+		*restarts;
+};
 
 struct controller {
 	struct loop *lp;
@@ -38,10 +50,14 @@ struct controller {
 	uint64_t epoch;	   /* bumped when acting stops: answers to older writes are dropped */
 	json_t *svc_state; /* "ns/name" -> {busy, again, fail, warned, tries} */
 	json_t *problems;  /* "Kind/ns/name" -> the problem message last reported */
+	json_t *pool_defs; /* pool name -> {spec, labels} as last built: what a change changed */
+	json_t *adv_defs;  /* the same for L2Advertisements */
 
 	struct loop_timer config_timer;
 	struct loop_timer pool_timer;
+	struct loop_timer metrics_timer;
 	struct controller_stats st;
+	struct ctl_metrics m;
 };
 
 /* ---- small helpers ---- */
@@ -124,11 +140,6 @@ static void svc_event(struct controller *c, const json_t *svc, const char *type,
 
 /* ---- IPAddressPool status ---- */
 
-static json_int_t clamp_u128(ipam_u128 v)
-{
-	return v > (ipam_u128)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)v;
-}
-
 static void pool_timer_cb(struct loop_timer *t, void *arg);
 
 static void pool_status_done(const struct kube_error *err, json_t *obj, void *arg)
@@ -151,12 +162,9 @@ static void write_pool_status(const json_t *obj, void *arg)
 	const struct mlb_pool *p = name ? mlb_config_pool_by_name(c->cfg, name) : NULL;
 	if (p == NULL)
 		return;
-	const struct ipam_pool *ip = mlb_pool_ipam(p);
-	size_t a4 = ipam_count_in_pool(c->ip, ip, IPAM_V4);
-	size_t a6 = ipam_count_in_pool(c->ip, ip, IPAM_V6);
-	ipam_u128 s4 = ipam_pool_size(ip, IPAM_V4), s6 = ipam_pool_size(ip, IPAM_V6);
-	json_int_t v[4] = { (json_int_t)a4, (json_int_t)a6, clamp_u128(s4 - (s4 > a4 ? a4 : s4)),
-			    clamp_u128(s6 - (s6 > a6 ? a6 : s6)) };
+	struct ipam_pool_usage u;
+	ipam_pool_usage(c->ip, mlb_pool_ipam(p), &u);
+	json_int_t v[4] = { u.assigned_v4, u.assigned_v6, u.available_v4, u.available_v6 };
 	static const char *const keys[4] = { "assignedIPv4", "assignedIPv6", "availableIPv4",
 					     "availableIPv6" };
 	const json_t *status = json_object_get(obj, "status");
@@ -187,6 +195,7 @@ static void pool_timer_cb(struct loop_timer *t, void *arg)
 {
 	struct controller *c = arg;
 	(void)t;
+	controller_update_metrics(c);
 	if (c->acting && c->restored)
 		informer_foreach(c->pool_inf, write_pool_status, c);
 }
@@ -209,6 +218,7 @@ struct svc_write {
 };
 
 static void run_one(struct controller *c, const char *key, const json_t *svc);
+static void run_decide(struct controller *c, const char *key, const json_t *svc);
 static void write_step(struct svc_write *w);
 
 static void write_end(struct svc_write *w, bool ok)
@@ -420,7 +430,22 @@ static void warn_once(struct controller *c, json_t *s, const json_t *svc,
 	json_object_set_new(s, "warned", json_integer(now));
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void run_one(struct controller *c, const char *key, const json_t *svc)
+{
+	double t0 = mono_s();
+	run_decide(c, key, svc);
+	if (c->m.latency != NULL)
+		metric_observe(metric_family_solo(c->m.latency), mono_s() - t0);
+}
+
+static void run_decide(struct controller *c, const char *key, const json_t *svc)
 {
 	struct reconcile_result r;
 	char ns[256] = "", name[256];
@@ -435,6 +460,8 @@ static void run_one(struct controller *c, const char *key, const json_t *svc)
 		break;
 	case RECONCILE_ASSIGNED:
 		c->st.assigned++;
+		if (c->m.allocs != NULL)
+			metric_inc(metric_with(c->m.allocs, r.pool));
 		log_info(c->lg, "address assigned", "service", key, "pool", r.pool, "detail",
 			 r.message);
 		break;
@@ -444,6 +471,8 @@ static void run_one(struct controller *c, const char *key, const json_t *svc)
 		break;
 	case RECONCILE_FAILED:
 		c->st.failed++;
+		log_debug(c->lg, "reconciled", "service", key, "outcome", oc, "reason",
+			  reconcile_reason_str(r.reason));
 		break;
 	case RECONCILE_MALFORMED:
 		log_warn(c->lg, "malformed service left alone", "service", key, "detail",
@@ -466,6 +495,9 @@ static void run_one(struct controller *c, const char *key, const json_t *svc)
 		if (strcmp(last ? last : "", r.message) != 0) {
 			log_warn(c->lg, "allocation failed", "service", key, "reason",
 				 reconcile_reason_str(r.reason), "detail", r.message);
+			if (c->m.failures != NULL)
+				metric_inc(
+					metric_with(c->m.failures, reconcile_reason_str(r.reason)));
 			svc_event(c, svc, "Warning", RECONCILE_EVENT_FAILED, r.message);
 			json_object_set_new(s, "fail", json_string(r.message));
 		}
@@ -566,7 +598,104 @@ static void report_problems(struct controller *c)
 	}
 }
 
-static void rebuild_config(struct controller *c)
+/* name -> {spec, labels} of every object the informer holds (refused ones too). */
+static void def_of(const json_t *obj, void *arg)
+{
+	json_t *defs = arg;
+	const char *name = meta_str(obj, "name");
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+	if (name != NULL)
+		json_object_set_new(defs, name,
+				    json_pack("{s:O?, s:O?}", "spec", spec, "labels", labels));
+}
+
+static json_t *defs_of(const struct informer *inf)
+{
+	json_t *defs = json_object();
+	if (defs != NULL)
+		informer_foreach(inf, def_of, defs);
+	return defs;
+}
+
+/* Names of the pools whose definition differs between two snapshots (into changed). */
+static void diff_defs(const json_t *a, const json_t *b, json_t *changed)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)a, k, v)
+	{
+		if (!json_equal(v, json_object_get(b, k)))
+			json_object_set_new(changed, k, json_true());
+	}
+	json_object_foreach((json_t *)b, k, v)
+	{
+		if (json_object_get(a, k) == NULL)
+			json_object_set_new(changed, k, json_true());
+	}
+}
+
+/* A service waits when it holds nothing or its last decision failed. */
+static bool waiting(struct controller *c, const char *key)
+{
+	struct ipam_addr a;
+	if (ipam_service_addr(c->ip, key, IPAM_V4, &a) < 0 &&
+	    ipam_service_addr(c->ip, key, IPAM_V6, &a) < 0)
+		return true;
+	const char *fail =
+		json_string_value(json_object_get(json_object_get(c->svc_state, key), "fail"));
+	return fail != NULL && fail[0] != '\0';
+}
+
+/*
+ * A pool change re-evaluates only the services of the pools that changed (and those still
+ * waiting); an L2Advertisement change re-evaluates every service (it decides announcement
+ * warnings and allow-shared-ip refusals across pools).
+ */
+static void enqueue_changed(struct controller *c, const struct mlb_config *old,
+			    const json_t *changed, bool advs_changed)
+{
+	if (advs_changed) {
+		enqueue_all(c);
+		return;
+	}
+	if (json_object_size(changed) == 0)
+		return;
+	struct objlist l = { 0 };
+	informer_foreach(c->svc_inf, collect, &l);
+	qsort(l.v, l.n, sizeof(const json_t *), reconcile_compare_age);
+	size_t queued = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		char key[512];
+		if (informer_key(l.v[i], key, sizeof(key)) < 0)
+			continue;
+		bool wait = waiting(c, key), hit = false;
+		const char *name;
+		json_t *v;
+		json_object_foreach((json_t *)changed, name, v)
+		{
+			const struct mlb_pool *po = mlb_config_pool_by_name(old, name);
+			const struct mlb_pool *pn = mlb_config_pool_by_name(c->cfg, name);
+			if (reconcile_pool_affects(l.v[i], name, po ? mlb_pool_ipam(po) : NULL,
+						   pn ? mlb_pool_ipam(pn) : NULL, wait)) {
+				hit = true;
+				break;
+			}
+		}
+		if (hit) {
+			workqueue_add(c->wq, key);
+			queued++;
+		}
+	}
+	free(l.v);
+	char n1[32], n2[32];
+	log_info(c->lg, "pool change: re-evaluating its services", "pools",
+		 log_fmt(n1, sizeof(n1), "%zu", json_object_size(changed)), "services",
+		 log_fmt(n2, sizeof(n2), "%zu", queued));
+}
+
+/* Builds the configuration from the informers; returns the previous one (owned) or NULL. */
+static struct mlb_config *rebuild_config(struct controller *c)
 {
 	struct objlist pools = { 0 }, advs = { 0 };
 	informer_foreach(c->pool_inf, collect, &pools);
@@ -578,15 +707,16 @@ static void rebuild_config(struct controller *c)
 	free(advs.v);
 	if (cfg == NULL) {
 		log_error(c->lg, "out of memory building the configuration; keeping the last one");
-		return;
+		return NULL;
 	}
-	mlb_config_free(c->cfg);
+	struct mlb_config *old = c->cfg;
 	c->cfg = cfg;
 	char n1[32], n2[32];
 	log_info(c->lg, "configuration loaded", "pools",
 		 log_fmt(n1, sizeof(n1), "%zu", mlb_config_npools(cfg)), "l2advertisements",
 		 log_fmt(n2, sizeof(n2), "%zu", mlb_config_nl2advs(cfg)));
 	report_problems(c);
+	return old;
 }
 
 static void restore(struct controller *c);
@@ -597,14 +727,34 @@ static void config_timer_cb(struct loop_timer *t, void *arg)
 	(void)t;
 	if (!controller_synced(c))
 		return;
-	rebuild_config(c);
-	if (!c->acting)
+	struct mlb_config *old = rebuild_config(c);
+	if (old == NULL)
 		return;
-	if (!c->restored)
-		restore(c);
-	else
-		enqueue_all(c); /* a pool change re-evaluates the services it may affect */
-	pools_changed(c);
+	json_t *pools = defs_of(c->pool_inf), *advs = defs_of(c->adv_inf);
+	json_t *changed = json_object();
+	if (pools == NULL || advs == NULL || changed == NULL) {
+		log_error(c->lg, "out of memory comparing pools; re-evaluating every service");
+		json_decref(pools);
+		json_decref(advs);
+		json_decref(changed);
+		pools = advs = changed = NULL;
+	} else {
+		diff_defs(c->pool_defs, pools, changed);
+	}
+	bool advs_changed = advs == NULL || !json_equal(c->adv_defs, advs);
+	if (c->acting) {
+		if (!c->restored)
+			restore(c);
+		else
+			enqueue_changed(c, old, changed, advs_changed);
+		pools_changed(c);
+	}
+	mlb_config_free(old);
+	json_decref(changed);
+	json_decref(c->pool_defs);
+	json_decref(c->adv_defs);
+	c->pool_defs = pools != NULL ? pools : json_object();
+	c->adv_defs = advs != NULL ? advs : json_object();
 }
 
 static void config_changed(struct controller *c)
@@ -725,6 +875,95 @@ static void inf_error(const struct kube_error *err, void *arg)
 		 kube_error_str(err, buf, sizeof(buf)));
 }
 
+/* ---- metrics ---- */
+
+static void observe_request(const char *verb, long code, void *arg)
+{
+	struct controller *c = arg;
+	char cs[16];
+	snprintf(cs, sizeof(cs), "%ld", code);
+	metric_inc(metric_with(c->m.api, verb, cs));
+}
+
+/* Counters fed from informer_get_stats(): add what grew since the last look. */
+static void counter_to(struct metric *m, double v)
+{
+	double cur = metric_value(m);
+	if (v > cur)
+		metric_add(m, v - cur);
+}
+
+static void informer_metrics(struct controller *c, const struct informer *inf, const char *res)
+{
+	struct informer_stats st;
+	informer_get_stats(inf, &st);
+	counter_to(metric_with(c->m.relists, res), st.lists > 1 ? (double)(st.lists - 1) : 0);
+	counter_to(metric_with(c->m.restarts, res), st.watches > 1 ? (double)(st.watches - 1) : 0);
+}
+
+void controller_update_metrics(struct controller *c)
+{
+	if (c->m.in_use == NULL)
+		return;
+	metric_family_clear(c->m.in_use);
+	metric_family_clear(c->m.total);
+	for (size_t i = 0; c->acting && c->restored && i < mlb_config_npools(c->cfg); i++) {
+		const struct mlb_pool *p = mlb_config_pool(c->cfg, i);
+		const struct ipam_pool *ip = mlb_pool_ipam(p);
+		struct ipam_pool_usage u;
+		ipam_pool_usage(c->ip, ip, &u);
+		metric_set(metric_with(c->m.in_use, mlb_pool_name(p)),
+			   (double)u.assigned_v4 + (double)u.assigned_v6);
+		metric_set(metric_with(c->m.total, mlb_pool_name(p)),
+			   (double)ipam_pool_size(ip, IPAM_V4) +
+				   (double)ipam_pool_size(ip, IPAM_V6));
+	}
+	informer_metrics(c, c->svc_inf, "services");
+	informer_metrics(c, c->pool_inf, "ipaddresspools");
+	informer_metrics(c, c->adv_inf, "l2advertisements");
+	informer_metrics(c, c->ns_inf, "namespaces");
+}
+
+static void metrics_tick(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	controller_update_metrics(arg);
+}
+
+static int register_metrics(struct controller *c, struct metrics *reg)
+{
+	struct ctl_metrics *m = &c->m;
+	if (metrics_add_gauge(reg, "metallb_allocator_addresses_in_use_total",
+			      "Addresses handed out from the pool (acting replica).", "pool",
+			      &m->in_use) != METRIC_OK ||
+	    metrics_add_gauge(reg, "metallb_allocator_addresses_total",
+			      "Usable addresses of the pool (IPv4 and IPv6).", "pool",
+			      &m->total) != METRIC_OK ||
+	    metrics_add_counter(reg, "l2lb_controller_allocations_total",
+				"Services given new addresses, by pool.", "pool",
+				&m->allocs) != METRIC_OK ||
+	    metrics_add_counter(reg, "l2lb_controller_allocation_failures_total",
+				"Allocation failures reported (AllocationFailed), by reason.",
+				"reason", &m->failures) != METRIC_OK ||
+	    metrics_add_histogram(reg, "l2lb_controller_reconcile_duration_seconds",
+				  "Time to reconcile one service.", NULL, RECONCILE_BUCKETS,
+				  sizeof(RECONCILE_BUCKETS) / sizeof(RECONCILE_BUCKETS[0]),
+				  &m->latency) != METRIC_OK ||
+	    metrics_add_counter(reg, "l2lb_controller_api_requests_total",
+				"Kubernetes API requests by verb and HTTP code (0: no answer).",
+				"verb,code", &m->api) != METRIC_OK ||
+	    metrics_add_counter(reg, "l2lb_controller_watch_relists_total",
+				"Lists after the first, by resource.", "resource",
+				&m->relists) != METRIC_OK ||
+	    metrics_add_counter(reg, "l2lb_controller_watch_restarts_total",
+				"Watches started after the first, by resource.", "resource",
+				&m->restarts) != METRIC_OK)
+		return -1;
+	kube_client_set_observer(c->kc, observe_request, c);
+	return loop_timer_start(c->lp, &c->metrics_timer, METRICS_PERIOD_MS, METRICS_PERIOD_MS,
+				metrics_tick, c);
+}
+
 /* ---- life cycle ---- */
 
 static struct informer *mk_informer(struct controller *c, const struct kube_resource *r,
@@ -758,6 +997,8 @@ struct controller *controller_new(struct loop *lp, struct log *lg, struct kube_c
 	c->identity = strdup(o->identity ? o->identity : "l2lb-controller");
 	c->svc_state = json_object();
 	c->problems = json_object();
+	c->pool_defs = json_object();
+	c->adv_defs = json_object();
 	c->ip = ipam_new();
 	c->cfg = mlb_config_build(NULL, 0, NULL, 0);
 	c->wq = workqueue_new(lp, process, c, 0, 0);
@@ -767,10 +1008,16 @@ struct controller *controller_new(struct loop *lp, struct log *lg, struct kube_c
 	c->adv_inf = mk_informer(c, &RES_ADV, c->ns, cfg_add, cfg_update, cfg_add);
 	c->ns_inf = mk_informer(c, &RES_NS, NULL, NULL, ns_update, NULL);
 	if (c->ns == NULL || (o->lb_class && c->lb_class == NULL) || c->identity == NULL ||
-	    c->svc_state == NULL || c->problems == NULL || c->ip == NULL || c->cfg == NULL ||
-	    c->wq == NULL || c->events == NULL || c->svc_inf == NULL || c->pool_inf == NULL ||
-	    c->adv_inf == NULL || c->ns_inf == NULL) {
+	    c->svc_state == NULL || c->problems == NULL || c->pool_defs == NULL ||
+	    c->adv_defs == NULL || c->ip == NULL || c->cfg == NULL || c->wq == NULL ||
+	    c->events == NULL || c->svc_inf == NULL || c->pool_inf == NULL || c->adv_inf == NULL ||
+	    c->ns_inf == NULL) {
 		log_error(lg, "out of memory setting up the controller");
+		controller_free(c);
+		return NULL;
+	}
+	if (o->reg != NULL && register_metrics(c, o->reg) < 0) {
+		log_error(lg, "cannot register the controller's metrics");
 		controller_free(c);
 		return NULL;
 	}
@@ -783,6 +1030,9 @@ void controller_free(struct controller *c)
 		return;
 	loop_timer_stop(c->lp, &c->config_timer);
 	loop_timer_stop(c->lp, &c->pool_timer);
+	loop_timer_stop(c->lp, &c->metrics_timer);
+	if (c->m.api != NULL)
+		kube_client_set_observer(c->kc, NULL, NULL);
 	informer_free(c->svc_inf);
 	informer_free(c->pool_inf);
 	informer_free(c->adv_inf);
@@ -793,6 +1043,8 @@ void controller_free(struct controller *c)
 	mlb_config_free(c->cfg);
 	json_decref(c->svc_state);
 	json_decref(c->problems);
+	json_decref(c->pool_defs);
+	json_decref(c->adv_defs);
 	free(c->ns);
 	free(c->lb_class);
 	free(c->identity);
@@ -813,6 +1065,18 @@ bool controller_synced(const struct controller *c)
 	       informer_has_synced(c->adv_inf) && informer_has_synced(c->ns_inf);
 }
 
+bool controller_ready(const struct controller *c, const char **why)
+{
+	const char *no = NULL;
+	if (!controller_synced(c))
+		no = "informers not synced";
+	else if (c->acting && !c->restored)
+		no = "allocations not rebuilt yet";
+	if (why != NULL)
+		*why = no;
+	return no == NULL;
+}
+
 void controller_set_acting(struct controller *c, bool acting)
 {
 	if (acting == c->acting)
@@ -824,6 +1088,7 @@ void controller_set_acting(struct controller *c, bool acting)
 		c->restored = false;
 		json_object_clear(c->svc_state);
 		loop_timer_stop(c->lp, &c->pool_timer);
+		controller_update_metrics(c);
 		log_info(c->lg, "stopped acting: no more writes");
 		return;
 	}
@@ -836,26 +1101,37 @@ bool controller_acting(const struct controller *c)
 	return c->acting;
 }
 
+/* One block: a header, a line per pool (refused ones too), a footer; grep-able by "dump". */
 void controller_dump(const struct controller *c)
 {
+	char n[4][32];
+	log_info(c->lg, "dump: controller state", "acting", c->acting ? "true" : "false", "rebuilt",
+		 c->restored ? "true" : "false", "pools",
+		 log_fmt(n[0], sizeof(n[0]), "%zu", mlb_config_npools(c->cfg)), "refused",
+		 log_fmt(n[1], sizeof(n[1]), "%zu", mlb_config_nproblems(c->cfg)), "addresses",
+		 log_fmt(n[2], sizeof(n[2]), "%zu", ipam_count(c->ip)));
 	for (size_t i = 0; i < mlb_config_npools(c->cfg); i++) {
 		const struct mlb_pool *p = mlb_config_pool(c->cfg, i);
-		const struct ipam_pool *ip = mlb_pool_ipam(p);
-		char b[4][48];
+		struct ipam_pool_usage u;
+		ipam_pool_usage(c->ip, mlb_pool_ipam(p), &u);
+		char b[4][32];
 		log_info(c->lg, "pool", "name", mlb_pool_name(p), "assigned_ipv4",
-			 log_fmt(b[0], sizeof(b[0]), "%zu", ipam_count_in_pool(c->ip, ip, IPAM_V4)),
+			 log_fmt(b[0], sizeof(b[0]), "%lld", (long long)u.assigned_v4),
+			 "available_ipv4",
+			 log_fmt(b[1], sizeof(b[1]), "%lld", (long long)u.available_v4),
 			 "assigned_ipv6",
-			 log_fmt(b[1], sizeof(b[1]), "%zu", ipam_count_in_pool(c->ip, ip, IPAM_V6)),
-			 "size_ipv4",
-			 log_fmt(b[2], sizeof(b[2]), "%lld",
-				 (long long)clamp_u128(ipam_pool_size(ip, IPAM_V4))),
-			 "size_ipv6",
-			 log_fmt(b[3], sizeof(b[3]), "%lld",
-				 (long long)clamp_u128(ipam_pool_size(ip, IPAM_V6))));
+			 log_fmt(b[2], sizeof(b[2]), "%lld", (long long)u.assigned_v6),
+			 "available_ipv6",
+			 log_fmt(b[3], sizeof(b[3]), "%lld", (long long)u.available_v6),
+			 "auto_assign", mlb_pool_auto_assign(p) ? "true" : "false");
 	}
-	char n[32];
-	log_info(c->lg, "allocations", "addresses", log_fmt(n, sizeof(n), "%zu", ipam_count(c->ip)),
-		 "acting", c->acting ? "true" : "false");
+	for (size_t i = 0; i < mlb_config_nproblems(c->cfg); i++) {
+		const struct mlb_problem *pr = mlb_config_problem(c->cfg, i);
+		log_info(c->lg, "refused", "kind", mlb_kind_str(pr->kind), "name", pr->name,
+			 "problem", pr->message);
+	}
+	log_info(c->lg, "dump: end", "reconciles",
+		 log_fmt(n[3], sizeof(n[3]), "%llu", (unsigned long long)c->st.reconciles));
 }
 
 void controller_get_stats(const struct controller *c, struct controller_stats *out)

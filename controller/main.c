@@ -47,7 +47,8 @@ static void usage(FILE *f)
 		"  --version                print the version and exit\n"
 		"  -h, --help               print this help and exit\n"
 		"\n"
-		"signals: SIGTERM/SIGINT release the lease and exit 0; SIGUSR1 logs every pool's usage.\n",
+		"signals: SIGTERM/SIGINT release the lease and exit 0; SIGUSR1 logs every pool's usage\n"
+		"(one block, from \"dump: controller state\" to \"dump: end\").\n",
 		PROG);
 }
 
@@ -146,8 +147,9 @@ static void ready_tick(struct loop_timer *t, void *arg)
 {
 	struct app *a = arg;
 	(void)t;
-	int ok = controller_synced(a->ctl);
-	http_server_set_ready(a->http, ok, ok ? NULL : "informers not synced");
+	const char *why = NULL;
+	int ok = controller_ready(a->ctl, &why);
+	http_server_set_ready(a->http, ok, why);
 }
 
 static const char *default_namespace(void)
@@ -321,9 +323,9 @@ int main(int argc, char *argv[])
 	a.kc = kube_client_new(a.lp, a.lg, kcfg, &kopts);
 	if (a.kc == NULL)
 		log_fatal(a.lg, "cannot set up the API client");
-	struct controller_opts copts = { .namespace = ns,
-					 .lb_class = lb_class,
-					 .identity = identity };
+	struct controller_opts copts = {
+		.namespace = ns, .lb_class = lb_class, .identity = identity, .reg = a.reg
+	};
 	a.ctl = controller_new(a.lp, a.lg, a.kc, &copts);
 	if (a.ctl == NULL)
 		log_fatal(a.lg, "cannot set up the controller");

@@ -526,6 +526,22 @@ enum reconcile_restore reconcile_restore(const json_t *svc, struct ipam *ip, con
 	return res;
 }
 
+bool reconcile_pool_affects(const json_t *svc, const char *name, const struct ipam_pool *old_def,
+			    const struct ipam_pool *new_def, bool waiting)
+{
+	const char *ann = annotation(svc, RECONCILE_POOL_ANNOTATION);
+	if (ann != NULL && name != NULL && strcmp(ann, name) == 0)
+		return true;
+	struct ipam_addr cur[4];
+	size_t n = reconcile_status_addrs(svc, cur, 4);
+	for (size_t i = 0; i < n; i++)
+		if ((old_def != NULL && ipam_pool_contains(old_def, &cur[i])) ||
+		    (new_def != NULL && ipam_pool_contains(new_def, &cur[i])))
+			return true;
+	const char *type = json_string_value(json_object_get(json_object_get(svc, "spec"), "type"));
+	return waiting && type != NULL && strcmp(type, "LoadBalancer") == 0;
+}
+
 int reconcile_compare_age(const void *a, const void *b)
 {
 	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;

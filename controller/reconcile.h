@@ -133,6 +133,17 @@ enum reconcile_restore reconcile_restore(const json_t *svc, struct ipam *ip, con
 /* Orders services by metadata.creationTimestamp, then namespace/name (for qsort of pointers). */
 int reconcile_compare_age(const void *a, const void *b);
 
+/*
+ * Whether a change to the pool called name may change what svc should hold, so that a pool
+ * change re-evaluates only the services of that pool: its ingress lies in the pool's old or new
+ * definition (old_def / new_def, NULL when the pool was absent or refused), its addresses were
+ * recorded from that pool (metallb.io/ip-allocated-from-pool), or it is a LoadBalancer still
+ * waiting (waiting: it holds no address, or its last decision failed), since a new or bigger
+ * pool may serve it.
+ */
+bool reconcile_pool_affects(const json_t *svc, const char *name, const struct ipam_pool *old_def,
+			    const struct ipam_pool *new_def, bool waiting);
+
 /* The ingress addresses in svc's status (IPv4 first as they appear), up to cap; returns count. */
 size_t reconcile_status_addrs(const json_t *svc, struct ipam_addr *out, size_t cap);
 

@@ -108,6 +108,19 @@ wait_check() { # NAME SECONDS CMD...
 	if t_wait "$_s" "$@"; then t_ok "$_n"; else t_fail "$_n" "timed out: $(echo "$*" | cut -c1-120)"; fi
 }
 
+HAVE_CURL=0
+command -v curl >/dev/null 2>&1 && HAVE_CURL=1
+faults() { curl -sk -X POST "$KUBESIM_URL/kubesim/faults" -d "$1" >/dev/null; }
+# metrics_port NAME: the port the replica's latest run serves /metrics on
+metrics_port() { sed -n 's/.*serving.*port=\([0-9]*\).*/\1/p' "$WORK/$1.log" | tail -1; }
+# mval NAME 'series{labels}': its value on the replica's /metrics (0 when absent)
+mval() {
+	curl -s "http://127.0.0.1:$(metrics_port "$1")/metrics" |
+		awk -v s="$2" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) }'
+}
+# mis NAME 'series{labels}' VALUE: the series has that value now
+mis() { [ "$(mval "$1" "$2")" = "$3" ]; }
+
 # ---- flags ----
 "$CTL" --help >"$WORK/help" 2>&1
 ok=1
@@ -154,13 +167,23 @@ spec:
 EOF
 check "pools applied with kubectl" sh -c "kubectl apply -f '$WORK/pools.yaml' >/dev/null"
 
+# Service lists fail at first: the replica takes the lease but cannot sync, so /readyz must say 503 until they work.
+[ $HAVE_CURL = 1 ] && faults '{"errorRate":1,"errorCode":500,"verbs":["list"],"pathRegex":"^/api/v1/services$"}'
 start_ctl a
 wait_check "replica a takes the lease" 30 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"
 
 # ---- metrics and health ----
-if command -v curl >/dev/null 2>&1; then
-	port=$(sed -n 's/.*serving.*port=\([0-9]*\).*/\1/p' "$WORK/a.log" | head -1)
-	wait_check "/readyz answers ready once synced" 20 sh -c "curl -sf http://127.0.0.1:$port/readyz"
+if [ $HAVE_CURL = 1 ]; then
+	port=$(metrics_port a)
+	not_synced() {
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 503 ] &&
+			curl -s "http://127.0.0.1:$port/readyz" | grep -q 'not synced'
+	}
+	wait_check "/readyz 503 'informers not synced' while services cannot be listed" 20 not_synced
+	check "... though this replica already holds the lease" [ "$(holder)" = a ]
+	faults '{"errorRate":0,"verbs":[]}'
+	wait_check "/readyz answers ready once synced" 30 sh -c "curl -sf http://127.0.0.1:$port/readyz"
+	check "... and the allocations were rebuilt by then" grep -q 'allocations rebuilt from service statuses' "$WORK/a.log"
 	wait_check "/metrics says this replica acts" 20 sh -c "curl -s http://127.0.0.1:$port/metrics | grep -q '^l2lb_controller_acting 1'"
 else
 	t_skip "metrics" "curl not found"
@@ -271,6 +294,73 @@ wait_check "overlapping pool refused with an Event" 20 event_on IPAddressPool/ov
 svc after4
 wait_check "other pools keep working" 20 ingress_is after4 192.0.2.205
 
+# ---- metrics against what the test did ----
+api_ok() { # every verb the controller used was answered, never more often than kubesim counted
+	python3 - "$WORK/metrics.a" "$WORK/stats.json" <<'PY'
+import json, re, sys
+ours = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'l2lb_controller_api_requests_total\{code="(\d+)",verb="(\w+)"\} (\d+)', line)
+    if m is None:
+        m2 = re.match(r'l2lb_controller_api_requests_total\{verb="(\w+)",code="(\d+)"\} (\d+)', line)
+        if m2 is None:
+            continue
+        verb, code, n = m2.group(1), m2.group(2), int(m2.group(3))
+    else:
+        code, verb, n = m.group(1), m.group(2), int(m.group(3))
+    if code != "0":
+        ours[verb] = ours.get(verb, 0) + n
+sim = json.load(open(sys.argv[2]))["byVerb"]
+bad = [v for v in ("list", "update", "patch", "create") if ours.get(v, 0) == 0]
+bad += [v for v, n in ours.items() if n > sim.get(v, 0)]
+if bad:
+    print("verbs:", bad, "ours:", ours, "kubesim:", sim)
+sys.exit(1 if bad else 0)
+PY
+}
+if [ $HAVE_CURL = 1 ]; then
+	lan_used=$(K get svc -A -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}' |
+		tr ' ' '\n' | sort -u | grep -c -e '^192\.0\.2\.2[01][0-9]$' -e '^2001:db8::20[0-9a-f]$')
+	wait_check "metallb_allocator_addresses_in_use_total{pool=lan} = lan addresses in the statuses ($lan_used)" 20 \
+		mis a 'metallb_allocator_addresses_in_use_total{pool="lan"}' "$lan_used"
+	check "metallb_allocator_addresses_total: 20 IPv4 + 16 IPv6 in lan" \
+		mis a 'metallb_allocator_addresses_total{pool="lan"}' 36
+	check "... and 10 in manual" mis a 'metallb_allocator_addresses_total{pool="manual"}' 10
+	a0=$(mval a 'l2lb_controller_allocations_total{pool="lan"}')
+	svc alloc1
+	svc alloc2
+	wait_check "two more services served" 20 sh -c "[ -n \"\$(kubectl get svc alloc1 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ] && [ -n \"\$(kubectl get svc alloc2 -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+	check "l2lb_controller_allocations_total{pool=lan} counts exactly those two" \
+		mis a 'l2lb_controller_allocations_total{pool="lan"}' $((a0 + 2))
+	wait_check "... and addresses in use follow" 20 \
+		mis a 'metallb_allocator_addresses_in_use_total{pool="lan"}' $((lan_used + 2))
+	K delete svc alloc1 alloc2 >/dev/null # lan is small: leave room for the sections below
+	printf '%s\n' "apiVersion: metallb.io/v1beta1" "kind: IPAddressPool" \
+		"metadata: {name: one, namespace: $NS}" \
+		"spec: {addresses: [198.51.100.30/32], autoAssign: false}" >"$WORK/one.yaml"
+	K apply -f "$WORK/one.yaml" >/dev/null
+	f0=$(mval a 'l2lb_controller_allocation_failures_total{reason="pool-exhausted"}')
+	svc ex1 "metallb.io/address-pool: one"
+	wait_check "a one-address pool serves one service" 20 ingress_is ex1 198.51.100.30
+	svc ex2 "metallb.io/address-pool: one"
+	wait_check "the second is refused: pool exhausted" 20 event_on Service/ex2 AllocationFailed exhausted
+	check "allocation_failures_total{reason=pool-exhausted} counts that one failure" \
+		mis a 'l2lb_controller_allocation_failures_total{reason="pool-exhausted"}' $((f0 + 1))
+	n=$(mval a l2lb_controller_reconcile_duration_seconds_count)
+	check "reconcile latency histogram: 12 fixed buckets and +Inf, every reconcile counted" \
+		sh -c "[ $n -gt 10 ] && [ \"\$(curl -s http://127.0.0.1:$(metrics_port a)/metrics | grep -c '^l2lb_controller_reconcile_duration_seconds_bucket')\" = 13 ]"
+	curl -s "http://127.0.0.1:$(metrics_port a)/metrics" >"$WORK/metrics.a"
+	curl -sk "$KUBESIM_URL/kubesim/stats" >"$WORK/stats.json"
+	check "API requests: list, update, patch, create counted; none beyond kubesim's count" api_ok
+	check "watch restarts are exported per resource" \
+		grep -q '^l2lb_controller_watch_restarts_total{resource="services"}' "$WORK/metrics.a"
+	check "the service lists refused at start are counted with their code" \
+		grep -q '^l2lb_controller_api_requests_total{verb="list",code="500"} [1-9]' "$WORK/metrics.a"
+	check "this replica is the leader" grep -q '^l2lb_controller_acting 1' "$WORK/metrics.a"
+else
+	t_skip "metrics against the test" "curl not found"
+fi
+
 # ---- serviceAllocation namespaceSelectors; a namespace's labels re-evaluate its services ----
 cat >"$WORK/team.yaml" <<EOF
 apiVersion: metallb.io/v1beta1
@@ -339,8 +429,7 @@ wait_check "serviceSelectors + allow-shared-ip: AllocationFailed" 20 event_on Se
 K delete l2advertisement -n $NS exposed >/dev/null
 
 # ---- a failing status write is retried until it lands ----
-if command -v curl >/dev/null 2>&1; then
-	faults() { curl -sk -X POST "$KUBESIM_URL/kubesim/faults" -d "$1" >/dev/null; }
+if [ $HAVE_CURL = 1 ]; then
 	faults '{"errorRate":1,"errorCode":500,"verbs":["update"],"pathRegex":"services/flaky/status"}'
 	svc flaky
 	wait_check "status write refused by the API: logged, retried" 20 grep -q 'service write failed; will retry.*default/flaky' "$WORK/a.log"
@@ -349,6 +438,62 @@ if command -v curl >/dev/null 2>&1; then
 else
 	t_skip "status write retried" "curl not found (kubesim fault injection)"
 fi
+
+# ---- a status write that conflicts (409) is re-read, decided again and written ----
+# kubesim delays watch events, so the controller decides on the service as created while the
+# test has already changed it: its status write carries a stale resourceVersion and gets 409.
+if [ $HAVE_CURL = 1 ]; then
+	c0=$(mval a 'l2lb_controller_api_requests_total{verb="update",code="409"}')
+	faults '{"errorRate":0,"verbs":[],"pathRegex":"","watchLatencyMs":1500}'
+	i=0
+	races=""
+	while [ $i -lt 3 ] && mis a 'l2lb_controller_api_requests_total{verb="update",code="409"}' "$c0"; do
+		i=$((i + 1))
+		races="$races race$i"
+		svc "race$i"
+		K annotate svc "race$i" touched=yes >/dev/null
+		t_wait 20 sh -c "[ -n \"\$(kubectl get svc race$i -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+	done
+	faults '{"watchLatencyMs":0}'
+	c1=$(mval a 'l2lb_controller_api_requests_total{verb="update",code="409"}')
+	check "a status write with a stale resourceVersion got 409 (services tried: $i)" [ "$c1" != "$c0" ]
+	check "... kubesim answered 409 too" sh -c "curl -sk $KUBESIM_URL/kubesim/stats | grep -q '\"409\"'"
+	wait_check "... the controller re-read and wrote the address" 20 \
+		sh -c "[ -n \"\$(kubectl get svc race$i -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+	check "... keeping the change made meanwhile" \
+		[ "$(K get svc "race$i" -o jsonpath='{.metadata.annotations.touched}')" = yes ]
+	wait_check "... and the pool annotation" 20 sh -c "[ \"\$(kubectl get svc race$i -o jsonpath='{.metadata.annotations.metallb\.io/ip-allocated-from-pool}')\" = lan ]"
+	check "... one address, not two" [ "$(ingress "race$i" | wc -w)" = 1 ]
+	K delete svc $races >/dev/null
+else
+	t_skip "409 on status write" "curl not found (kubesim fault injection)"
+fi
+
+# ---- sharing with externalTrafficPolicy Local: only services selecting the same pods ----
+local_svc() { # NAME PORT APP
+	cat <<EOF | K apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata:
+  name: $1
+  namespace: default
+  annotations: {metallb.io/allow-shared-ip: k5, metallb.io/loadBalancerIPs: 198.51.100.17}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: $3}
+  ports: [{port: $2, protocol: TCP}]
+EOF
+}
+local_svc loca 80 shared
+wait_check "Local service with allow-shared-ip gets its address" 20 ingress_is loca 198.51.100.17
+local_svc locb 443 shared
+wait_check "Local services selecting the same pods share it" 20 ingress_is locb 198.51.100.17
+local_svc locc 8443 other
+wait_check "a Local service selecting other pods is refused" 20 \
+	event_on Service/locc AllocationFailed sharing-policy-mismatch
+check "... the Event names the holder and the address" event_on Service/locc AllocationFailed "198.51.100.17 is in use by default/loca"
+check "... and it has no ingress" [ -z "$(ingress locc)" ]
 
 # ---- restart: nothing moves ----
 snapshot() {
@@ -360,6 +505,10 @@ settled() {
 	! snapshot | grep -q '=[^@][^@]*@$'
 }
 wait_check "before the restart every address has its pool annotation" 20 settled
+svc holdbad
+wait_check "holdbad is served before the restart" 20 sh -c "[ -n \"\$(kubectl get svc holdbad -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "... and annotated" 20 settled
+held=$(ingress holdbad)
 snapshot >"$WORK/before"
 stop_ctl a
 check "SIGTERM: exit 0" [ $? = 0 ]
@@ -369,14 +518,39 @@ svc late
 svc thief
 K patch svc thief --subresource=status --type merge \
 	-p '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.207"}]}}}' >/dev/null
+# holdbad's requested address cannot be read: its held address must still be taken back first,
+# though it is the lowest address the new services could get if it were free.
+K annotate svc holdbad metallb.io/loadBalancerIPs=not-an-ip >/dev/null
+svc grab
 grep -v '^late=\|^thief=' "$WORK/before" >"$WORK/before.cmp"
 start_ctl a
 wait_check "after restart the new service is served" 30 sh -c "[ -n \"\$(kubectl get svc late -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
 wait_check "conflict reported on the newer service" 20 event_on Service/thief AllocationConflict default/req3
 wait_check "the newer gets another address" 20 sh -c "ip=\$(kubectl get svc thief -o jsonpath='{.status.loadBalancer.ingress[*].ip}'); [ -n \"\$ip\" ] && [ \"\$ip\" != 192.0.2.207 ]"
-snapshot | grep -v '^late=\|^thief=' >"$WORK/after"
+wait_check "grab is served after the restart" 30 sh -c "[ -n \"\$(kubectl get svc grab -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+wait_check "unreadable loadBalancerIPs after the restart: AllocationFailed" 20 \
+	event_on Service/holdbad AllocationFailed loadBalancerIPs
+check "... and it keeps its address ($held)" ingress_is holdbad "$held"
+check "no new service got holdbad's address" \
+	sh -c "[ \"\$(kubectl get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[*].ip}{\"\\n\"}{end}' | grep -cx '$held')\" = 1 ]"
+snapshot | grep -v '^late=\|^thief=\|^grab=' >"$WORK/after"
 check "restart moved nothing" cmp -s "$WORK/before.cmp" "$WORK/after"
 check "the new service did not take a held address" sh -c "! grep -q \"=$(ingress late)@\" '$WORK/before.cmp'"
+K delete svc holdbad grab >/dev/null
+
+# ---- a pool change re-evaluates only that pool's services and those still waiting ----
+from=$(wc -l <"$WORK/a.log")
+K label ipaddresspool -n $NS manual touched=yes >/dev/null
+wait_check "a pool change is logged with the services it re-evaluates" 20 \
+	sh -c "tail -n +$((from + 1)) '$WORK/a.log' | grep -q 're-evaluating its services'"
+man1_reconciled() { tail -n +$((from + 1)) "$WORK/a.log" | grep -q 'reconciled.*service=default/man1 '; }
+wait_check "... manual's services are re-evaluated" 20 man1_reconciled
+total=$(K get svc -A --no-headers | wc -l)
+requeued=$(tail -n +$((from + 1)) "$WORK/a.log" | sed -n 's/.*re-evaluating its services.*services=\([0-9]*\).*/\1/p' | tail -1)
+check "... fewer than all $total services (re-evaluated: $requeued)" [ "${requeued:-$total}" -lt "$total" ]
+check "... but lan's settled services are not" \
+	sh -c "! tail -n +$((from + 1)) '$WORK/a.log' | grep -q 'service=default/after1 \|service=default/dual1 '"
+check "... while a waiting one is" sh -c "tail -n +$((from + 1)) '$WORK/a.log' | grep -q 'service=default/ex2 '"
 
 # ---- pool deleted while in use ----
 cat >"$WORK/temp.yaml" <<EOF
@@ -425,6 +599,7 @@ check "... and the lease stays with b" [ "$(holder)" = b ]
 # ---- SIGUSR1 dumps pools ----
 kill -USR1 "$(cat "$WORK/b.pid")"
 wait_check "SIGUSR1 logs pool usage" 5 grep -q 'msg=pool name=lan assigned_ipv4=' "$WORK/b.log"
+wait_check "... as one block, header to end" 5 sh -c "sed -n '/dump: controller state/,/dump: end/p' '$WORK/b.log' | grep -q 'msg=pool name=manual assigned_ipv4=[0-9]* available_ipv4=[0-9]*'"
 
 stop_ctl b
 wait_check "b releases on SIGTERM and a takes over" 20 sh -c "[ \"\$(kubectl get lease -n $NS l2lb-controller -o jsonpath='{.spec.holderIdentity}')\" = a ]"

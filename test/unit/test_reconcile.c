@@ -411,6 +411,53 @@ START_TEST(test_restore_bad_request)
 }
 END_TEST
 
+/* A pool change re-evaluates only that pool's services (and those still waiting). */
+static const struct {
+	const char *name;
+	const char *svc;
+	bool waiting;
+	bool want;
+} affects[] = {
+	{ "ingress in the old definition", SVC("a", "", V4SPEC, ING("192.0.2.201")), false, true },
+	{ "ingress in the new definition", SVC("a", "", V4SPEC, ING("192.0.2.210")), false, true },
+	{ "recorded from the pool, ingress elsewhere",
+	  SVC("a", "'metallb.io/ip-allocated-from-pool': 'lan'", V4SPEC, ING("198.51.100.1")),
+	  false, true },
+	{ "another pool's service",
+	  SVC("a", "'metallb.io/ip-allocated-from-pool': 'tiny'", V4SPEC, ING("198.51.100.1")),
+	  false, false },
+	{ "waiting LoadBalancer", SVC("a", "", V4SPEC, ""), true, true },
+	{ "failed, holding another pool's address",
+	  SVC("a", "'metallb.io/ip-allocated-from-pool': 'tiny'", V4SPEC, ING("198.51.100.1")),
+	  true, true },
+	{ "waiting, but not a LoadBalancer",
+	  SVC("a", "", "'type': 'ClusterIP', 'clusterIP': '198.19.0.10'", ""), true, false },
+};
+
+START_TEST(test_pool_affects)
+{
+	struct mlb_config *before = build("[" LAN4 "," TINY "]", ADV_ALL);
+	struct mlb_config *after =
+		build("[" POOL("lan", "{'addresses': ['192.0.2.210/31']}") "," TINY "]", ADV_ALL);
+	const struct mlb_pool *po = mlb_config_pool_by_name(before, "lan");
+	const struct mlb_pool *pn = mlb_config_pool_by_name(after, "lan");
+	ck_assert_ptr_nonnull(po);
+	ck_assert_ptr_nonnull(pn);
+	json_t *svc = J(affects[_i].svc);
+	ck_assert_msg(reconcile_pool_affects(svc, "lan", mlb_pool_ipam(po), mlb_pool_ipam(pn),
+					     affects[_i].waiting) == affects[_i].want,
+		      "%s", affects[_i].name);
+	/* A pool that appears (no old definition) or disappears (no new one). */
+	if (strcmp(affects[_i].name, "ingress in the old definition") == 0) {
+		ck_assert(!reconcile_pool_affects(svc, "lan", NULL, mlb_pool_ipam(pn), false));
+		ck_assert(reconcile_pool_affects(svc, "lan", mlb_pool_ipam(po), NULL, false));
+	}
+	json_decref(svc);
+	mlb_config_free(before);
+	mlb_config_free(after);
+}
+END_TEST
+
 START_TEST(test_strings)
 {
 	for (int o = RECONCILE_IGNORED; o <= RECONCILE_MALFORMED; o++)
@@ -431,6 +478,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, test_restart_moves_nothing);
 	tcase_add_loop_test(tc, test_restore_bad_request, 0,
 			    (int)(sizeof(bad_requests) / sizeof(bad_requests[0])));
+	tcase_add_loop_test(tc, test_pool_affects, 0, (int)(sizeof(affects) / sizeof(affects[0])));
 	tcase_add_test(tc, test_strings);
 	suite_add_tcase(s, tc);
 	return s;
