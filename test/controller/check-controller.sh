@@ -444,7 +444,7 @@ fi
 # test has already changed it: its status write carries a stale resourceVersion and gets 409.
 if [ $HAVE_CURL = 1 ]; then
 	c0=$(mval a 'l2lb_controller_api_requests_total{verb="update",code="409"}')
-	faults '{"errorRate":0,"verbs":[],"pathRegex":"","watchLatencyMs":1500}'
+	faults '{"errorRate":0,"verbs":[],"pathRegex":"","watchLatencyMs":3000}'
 	i=0
 	races=""
 	while [ $i -lt 3 ] && mis a 'l2lb_controller_api_requests_total{verb="update",code="409"}' "$c0"; do
