@@ -80,22 +80,27 @@ for n in node1 node2 node3; do
 	echo ---
 done | kubectl apply -f - >/dev/null
 
-# service NAME [POOL]: a dual-stack LoadBalancer service with a ready backend on every node.
+# service NAME [POOL [POLICY [NODE...]]]: a dual-stack LoadBalancer service (externalTrafficPolicy
+# POLICY, default Cluster) with a ready backend on each NODE (default: every node).
 service() {
+	_svc=$1 _pool=${2:-} _policy=${3:-Cluster}
+	shift $(($# < 3 ? $# : 3))
+	[ $# -gt 0 ] || set -- node1 node2 node3
 	{
-		printf '%s\n' "apiVersion: v1" "kind: Service" "metadata:" "  name: $1" \
+		printf '%s\n' "apiVersion: v1" "kind: Service" "metadata:" "  name: $_svc" \
 			"  namespace: default"
-		[ -n "${2:-}" ] && echo "  annotations: {metallb.io/address-pool: $2}"
+		[ -n "$_pool" ] && echo "  annotations: {metallb.io/address-pool: $_pool}"
 		printf '%s\n' "spec:" "  type: LoadBalancer" "  ipFamilyPolicy: PreferDualStack" \
-			"  selector: {app: $1}" "  ports: [{name: http, port: 80, targetPort: 8080}]"
+			"  externalTrafficPolicy: $_policy" "  selector: {app: $_svc}" \
+			"  ports: [{name: http, port: 80, targetPort: 8080}]"
 		for fam in IPv4 IPv6; do
 			printf '%s\n' "---" "apiVersion: discovery.k8s.io/v1" "kind: EndpointSlice" \
-				"metadata: {name: $1-$(echo $fam | tr A-Z a-z), namespace: default, labels: {kubernetes.io/service-name: $1}}" \
+				"metadata: {name: $_svc-$(echo $fam | tr A-Z a-z), namespace: default, labels: {kubernetes.io/service-name: $_svc}}" \
 				"addressType: $fam" "ports: [{name: http, port: 8080, protocol: TCP}]" \
 				"endpoints:"
-			for a in 1 2 3; do
-				[ $fam = IPv4 ] && ip=192.0.2.1$a || ip=2001:db8::1$a
-				echo "  - {addresses: ['$ip'], nodeName: node$a, conditions: {ready: true}}"
+			for n in "$@"; do
+				[ $fam = IPv4 ] && ip=192.0.2.1${n#node} || ip=2001:db8::1${n#node}
+				echo "  - {addresses: ['$ip'], nodeName: $n, conditions: {ready: true}}"
 			done
 		done
 	} | kubectl apply -f - >/dev/null
@@ -114,9 +119,9 @@ has_holder() {
 no_status() {
 	[ -z "$(holder "$1")" ]
 }
-seen() { # seen USER VERB RESOURCE: the request log holds such a request by USER
+seen() { # seen USER VERB RESOURCE: the request log holds such a request by USER (not on a subresource)
 	grep -F "\"user\":\"$1\"" "$work/sim/requests.log" | grep -F "\"verb\":\"$2\"" |
-		grep -qF "\"resource\":\"$3\""
+		grep -F "\"resource\":\"$3\"" | grep -qF '"subresource":""'
 }
 
 start_controller() {
@@ -211,6 +216,28 @@ else
 	t_fail "web has a holder to kill" "holder '$h'"
 fi
 
+# externalTrafficPolicy Local: only the node with the backend announces. The backend moves to
+# node2 and back: node1's speaker records the same Event again (a patch). Then node1's speaker
+# is killed and restarted at once: its ServiceL2Status is still there, so the new process finds
+# it on create (409) and patches its labels.
+is_holder() {
+	[ "$(holder "$1")" = "$2" ]
+}
+service loc "" Local node1
+check "Local: node1, the only node with a backend, announces loc" "holder '$(holder loc)'" \
+	t_wait 20 is_holder loc node1
+service loc "" Local node2
+check "Local: loc follows its backend to node2" "still not node2 after 20 s" \
+	t_wait 20 is_holder loc node2
+service loc "" Local node1
+check "Local: and back to node1" "still not node1 after 20 s" t_wait 20 is_holder loc node1
+check "node1's repeated Event is a patch" "no patch in 10 s" \
+	t_wait 10 seen "$SPK_USER" patch events
+stop speaker node1 KILL
+start_speaker node1
+check "a restarted speaker takes over its own ServiceL2Status (patch)" "no patch in 20 s" \
+	t_wait 20 seen "$SPK_USER" patch servicel2statuses
+
 # A deleted service: its ServiceL2Status and ownership lease are deleted.
 kubectl delete svc web >/dev/null
 check "web's ServiceL2Status is deleted with the service" "still there after 20 s" \
@@ -229,7 +256,8 @@ kubectl create -f deploy/l2lb.yaml --dry-run=client -o json >"$work/objects.json
 	t_fail "deploy/l2lb.yaml converts to JSON" "$(cat "$work/err")"
 python3 test/deploy/rbac.py "$work/objects.json" "$work/sim/requests.log" \
 	"$CTL_USER=$NS/l2lb-controller" "$SPK_USER=$NS/l2lb-speaker" \
-	--rare "get services,patch events,delete leases.coordination.k8s.io" >"$work/rbac.out"
+	--rare "get services,patch events,patch servicel2statuses.metallb.io,delete leases.coordination.k8s.io" \
+	>"$work/rbac.out"
 # The comparison can fail both ways: a grant taken away shows as a refused request, one added
 # as an unused grant.
 for v in less:"every request of l2lb-speaker is allowed" more:"every rule of l2lb-speaker is used"; do
