@@ -8,8 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_LINE_MAX 8192
-#define LOG_TRUNC    " truncated=true\n"
+#define LOG_LINE_MAX	 8192
+#define LOG_TRUNC	 " truncated=true\n"
+#define LOG_BLOCK_INDENT "    "
 
 struct log {
 	int fd;
@@ -179,37 +180,10 @@ static void line_ts(struct line *l)
 	line_puts(l, b);
 }
 
-void log_emitv(struct log *lg, enum log_level level, const char *msg, va_list kv)
+static void write_all(int fd, const char *buf, size_t len)
 {
-	struct line l;
-	const char *k;
-
-	if (!log_enabled(lg, level))
-		return;
-	l.len = 0;
-	l.over = 0;
-	line_puts(&l, "ts=");
-	line_ts(&l);
-	line_puts(&l, " level=");
-	line_puts(&l, log_level_str(level));
-	line_puts(&l, " msg=");
-	line_value(&l, msg);
-	while ((k = va_arg(kv, const char *)) != NULL) {
-		const char *v = va_arg(kv, const char *);
-
-		line_put(&l, " ", 1);
-		line_key(&l, k);
-		line_put(&l, "=", 1);
-		line_value(&l, v);
-	}
-	if (l.over) {
-		memcpy(l.buf + l.len, LOG_TRUNC, sizeof(LOG_TRUNC) - 1);
-		l.len += sizeof(LOG_TRUNC) - 1;
-	} else {
-		l.buf[l.len++] = '\n';
-	}
-	for (size_t off = 0; off < l.len;) {
-		ssize_t n = write(lg->fd, l.buf + off, l.len - off);
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, buf + off, len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -219,6 +193,45 @@ void log_emitv(struct log *lg, enum log_level level, const char *msg, va_list kv
 	}
 }
 
+/* Builds the logfmt line, newline included, into *l. */
+static void build_line(struct line *l, enum log_level level, const char *msg, va_list kv)
+{
+	const char *k;
+
+	l->len = 0;
+	l->over = 0;
+	line_puts(l, "ts=");
+	line_ts(l);
+	line_puts(l, " level=");
+	line_puts(l, log_level_str(level));
+	line_puts(l, " msg=");
+	line_value(l, msg);
+	while ((k = va_arg(kv, const char *)) != NULL) {
+		const char *v = va_arg(kv, const char *);
+
+		line_put(l, " ", 1);
+		line_key(l, k);
+		line_put(l, "=", 1);
+		line_value(l, v);
+	}
+	if (l->over) {
+		memcpy(l->buf + l->len, LOG_TRUNC, sizeof(LOG_TRUNC) - 1);
+		l->len += sizeof(LOG_TRUNC) - 1;
+	} else {
+		l->buf[l->len++] = '\n';
+	}
+}
+
+void log_emitv(struct log *lg, enum log_level level, const char *msg, va_list kv)
+{
+	struct line l;
+
+	if (!log_enabled(lg, level))
+		return;
+	build_line(&l, level, msg, kv);
+	write_all(lg->fd, l.buf, l.len);
+}
+
 void log_emit(struct log *lg, enum log_level level, const char *msg, ...)
 {
 	va_list ap;
@@ -226,6 +239,46 @@ void log_emit(struct log *lg, enum log_level level, const char *msg, ...)
 	va_start(ap, msg);
 	log_emitv(lg, level, msg, ap);
 	va_end(ap);
+}
+
+void log_block(struct log *lg, enum log_level level, const char *text, const char *msg, ...)
+{
+	struct line l;
+	va_list ap;
+	size_t need, lines = 1, tlen;
+
+	if (!log_enabled(lg, level))
+		return;
+	va_start(ap, msg);
+	build_line(&l, level, msg, ap);
+	va_end(ap);
+	if (text == NULL)
+		text = "";
+	tlen = strlen(text);
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	need = l.len + tlen + lines * (sizeof(LOG_BLOCK_INDENT) - 1) + 2;
+	char *buf = malloc(need);
+	if (buf == NULL) {
+		/* Still said, in two writes rather than not at all. */
+		write_all(lg->fd, l.buf, l.len);
+		write_all(lg->fd, text, tlen);
+		return;
+	}
+	size_t n = l.len;
+	memcpy(buf, l.buf, l.len);
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		memcpy(buf + n, LOG_BLOCK_INDENT, sizeof(LOG_BLOCK_INDENT) - 1);
+		n += sizeof(LOG_BLOCK_INDENT) - 1;
+		memcpy(buf + n, p, len);
+		n += len;
+		buf[n++] = '\n';
+		p += len + (eol != NULL);
+	}
+	write_all(lg->fd, buf, n);
+	free(buf);
 }
 
 const char *log_fmt(char *buf, unsigned long cap, const char *fmt, ...)

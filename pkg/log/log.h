@@ -46,6 +46,13 @@ void log_emitv(struct log *lg, enum log_level level, const char *msg, va_list kv
 #define log_debug(lg, ...) log_emit((lg), LOG_LEVEL_DEBUG, __VA_ARGS__, (const char *)NULL)
 
 /*
+ * Writes log_emit's line followed by text, a block of several lines (a state dump), each line
+ * of it indented by four spaces, all in one write(2) so the block stays together.
+ */
+__attribute__((sentinel)) void log_block(struct log *lg, enum log_level level, const char *text,
+					 const char *msg, ...);
+
+/*
  * Formats a number or another value into a caller's buffer for use as a field value:
  * log_info(lg, "lease acquired", "ms", log_fmt(buf, sizeof(buf), "%d", n)).
  */

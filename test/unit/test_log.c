@@ -144,6 +144,25 @@ START_TEST(test_long_line_is_marked_truncated)
 }
 END_TEST
 
+/* A state dump: the header line, then the block's lines indented, in one write. */
+START_TEST(test_block_follows_its_line_indented)
+{
+	struct capture c;
+	struct log *lg = cap_open(&c, LOG_LEVEL_INFO);
+	log_block(lg, LOG_LEVEL_INFO, "a b\nc\n", "state", "addresses", "2", NULL);
+	log_block(lg, LOG_LEVEL_DEBUG, "hidden\n", "filtered out", NULL);
+	log_block(lg, LOG_LEVEL_INFO, "last line without newline", "tail", NULL);
+	log_free(lg);
+	const char *out = after_ts(cap_read(&c));
+	const char *want = "level=info msg=state addresses=2\n    a b\n    c\nts=";
+	ck_assert_int_eq(strncmp(out, want, strlen(want)), 0);
+	ck_assert_ptr_null(strstr(out, "hidden"));
+	const char *tail = strstr(c.out, "msg=tail\n");
+	ck_assert_ptr_nonnull(tail);
+	ck_assert_str_eq(tail, "msg=tail\n    last line without newline\n");
+}
+END_TEST
+
 START_TEST(test_fmt_and_free_null)
 {
 	char b[16];
@@ -163,6 +182,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_levels_filter_and_change_at_run_time);
 	tcase_add_test(tc, test_level_parse);
 	tcase_add_test(tc, test_long_line_is_marked_truncated);
+	tcase_add_test(tc, test_block_follows_its_line_indented);
 	tcase_add_test(tc, test_fmt_and_free_null);
 	suite_add_tcase(s, tc);
 	return s;
