@@ -3,6 +3,8 @@
 #include "speaker/responder.h"
 #include "speaker/caps.h"
 
+#include "speaker/badframe.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
@@ -32,6 +34,7 @@ struct rif {
 	int dispatching; /* inside pcap_dispatch: closing must wait until it returns */
 	int close_pending;
 	struct responder_counters c;
+	struct badframe bad; /* the warning rate limit for malformed frames */
 };
 
 struct rpair {
@@ -65,6 +68,36 @@ const char *responder_seen_str(enum responder_seen s)
 		return "na";
 	}
 	return "unknown";
+}
+
+const char *responder_event_str(enum responder_event e)
+{
+	switch (e) {
+	case RESPONDER_EV_REQUEST:
+		return "request";
+	case RESPONDER_EV_REPLY:
+		return "reply";
+	case RESPONDER_EV_ANNOUNCE:
+		return "announce";
+	case RESPONDER_EV_DROP:
+		return "drop";
+	case RESPONDER_EV_UP:
+		return "up";
+	case RESPONDER_EV_DOWN:
+		return "down";
+	}
+	return "unknown";
+}
+
+static void observe(const struct responder *r, enum responder_event ev, const char *iface,
+		    const struct netaddr *a, int ipv6, int ours, const char *reason)
+{
+	struct responder_event_info e = {
+		.ev = ev, .ipv6 = ipv6, .iface = iface, .addr = a, .ours = ours, .reason = reason
+	};
+
+	if (r->opts.observe != NULL)
+		r->opts.observe(&e, r->opts.observe_arg);
 }
 
 static const char *fmt_addr(const struct netaddr *a, char *buf)
@@ -107,17 +140,19 @@ static const struct if_info *usable_link(const struct responder *r, int ifindex)
 	return l;
 }
 
-static void send_frame(struct rif *f, const uint8_t *buf, size_t n, uint64_t *okc)
+/* Returns 1 when the frame went out. */
+static int send_frame(struct rif *f, const uint8_t *buf, size_t n, uint64_t *okc)
 {
 	if (n == 0)
-		return;
+		return 0;
 	if (f->pc == NULL || pcap_inject(f->pc, buf, n) != (int)n) {
 		f->c.send_errors++;
 		log_debug(f->r->lg, "responder: send failed", "iface", f->name, "error",
 			  f->pc != NULL ? pcap_geterr(f->pc) : "no capture");
-		return;
+		return 0;
 	}
 	(*okc)++;
+	return 1;
 }
 
 static void report_conflict(struct rif *f, const struct netaddr *a, const uint8_t mac[],
@@ -153,11 +188,14 @@ static void on_arp(struct rif *f, const struct if_info *l, const struct arp_msg 
 		return;
 	f->c.requests_seen++;
 	netaddr_from_bytes(m->tpa, 4, &a);
-	if (find_pair(f->r, &a, f->ifindex) == NULL) {
+	int ours = find_pair(f->r, &a, f->ifindex) != NULL;
+	observe(f->r, RESPONDER_EV_REQUEST, f->name, &a, 0, ours, NULL);
+	if (!ours) {
 		f->c.not_ours++;
 		return;
 	}
-	send_frame(f, out, arp_build_reply(out, sizeof(out), l->mac, m), &f->c.replies_sent);
+	if (send_frame(f, out, arp_build_reply(out, sizeof(out), l->mac, m), &f->c.replies_sent))
+		observe(f->r, RESPONDER_EV_REPLY, f->name, &a, 0, 1, NULL);
 }
 
 static void on_ndp(struct rif *f, const struct if_info *l, const struct ndp_msg *m)
@@ -174,13 +212,31 @@ static void on_ndp(struct rif *f, const struct if_info *l, const struct ndp_msg 
 		return;
 	}
 	f->c.requests_seen++;
+	observe(f->r, RESPONDER_EV_REQUEST, f->name, &a, 1, ours, NULL);
 	if (!ours) {
 		f->c.not_ours++;
 		return;
 	}
-	send_frame(f, out,
-		   ndp_build_na(out, sizeof(out), l->mac, m->target, ndp_answer_kind(m), m, 0),
-		   &f->c.replies_sent);
+	if (send_frame(f, out,
+		       ndp_build_na(out, sizeof(out), l->mac, m->target, ndp_answer_kind(m), m, 0),
+		       &f->c.replies_sent))
+		observe(f->r, RESPONDER_EV_REPLY, f->name, &a, 1, 1, NULL);
+}
+
+/*
+ * A malformed frame: counted always, said at most once per interface per period (a flood of
+ * garbage must not become a flood of log lines), with how many went unsaid.
+ */
+static void bad_frame(struct rif *f, int ipv6, const char *reason)
+{
+	uint64_t quiet;
+	char b[24];
+
+	observe(f->r, RESPONDER_EV_DROP, f->name, NULL, ipv6, 0, reason);
+	if (badframe_note(&f->bad, (int64_t)loop_now_ms(f->r->lp), BADFRAME_PERIOD_MS, &quiet))
+		log_warn(f->r->lg, "responder: malformed frames dropped", "iface", f->name,
+			 "protocol", ipv6 ? "ndp" : "arp", "reason", reason, "unsaid_since_last",
+			 log_fmt(b, sizeof(b), "%llu", (unsigned long long)quiet));
 }
 
 static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *p)
@@ -216,8 +272,7 @@ static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *p)
 	case ARP_DROP_SENDER_IP:
 	case ARP_DROP_TARGET_IP:
 		f->c.arp_drops[av]++;
-		log_debug(f->r->lg, "responder: ARP frame dropped", "iface", f->name, "reason",
-			  arp_verdict_str(av));
+		bad_frame(f, 0, arp_verdict_str(av));
 		return;
 	}
 	struct ndp_ifc nifc = { .vlan = 0 };
@@ -228,8 +283,7 @@ static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *p)
 		return;
 	}
 	f->c.ndp_drops[nv]++;
-	log_debug(f->r->lg, "responder: NDP frame dropped", "iface", f->name, "reason",
-		  ndp_verdict_str(nv));
+	bad_frame(f, 1, ndp_verdict_str(nv));
 }
 
 static void close_capture(struct rif *f)
@@ -407,17 +461,21 @@ static void send_announcement(struct rpair *p)
 	if (f == NULL || l == NULL)
 		return;
 	if (p->addr.family == AF_INET) {
-		send_frame(f, out,
-			   arp_build_garp(out, sizeof(out), l->mac, p->addr.b, 0, ARP_GARP_REQUEST),
-			   &f->c.announcements_sent);
-		send_frame(f, out,
-			   arp_build_garp(out, sizeof(out), l->mac, p->addr.b, 0, ARP_GARP_REPLY),
-			   &f->c.announcements_sent);
-	} else {
-		send_frame(f, out,
-			   ndp_build_na(out, sizeof(out), l->mac, p->addr.b,
-					NDP_NA_KIND_UNSOLICITED, NULL, 0),
-			   &f->c.announcements_sent);
+		if (send_frame(f, out,
+			       arp_build_garp(out, sizeof(out), l->mac, p->addr.b, 0,
+					      ARP_GARP_REQUEST),
+			       &f->c.announcements_sent))
+			observe(p->r, RESPONDER_EV_ANNOUNCE, f->name, &p->addr, 0, 1, NULL);
+		if (send_frame(
+			    f, out,
+			    arp_build_garp(out, sizeof(out), l->mac, p->addr.b, 0, ARP_GARP_REPLY),
+			    &f->c.announcements_sent))
+			observe(p->r, RESPONDER_EV_ANNOUNCE, f->name, &p->addr, 0, 1, NULL);
+	} else if (send_frame(f, out,
+			      ndp_build_na(out, sizeof(out), l->mac, p->addr.b,
+					   NDP_NA_KIND_UNSOLICITED, NULL, 0),
+			      &f->c.announcements_sent)) {
+		observe(p->r, RESPONDER_EV_ANNOUNCE, f->name, &p->addr, 1, 1, NULL);
 	}
 }
 
@@ -447,6 +505,8 @@ static void remove_pair(struct responder *r, size_t i)
 	membership(r, p, 0);
 	log_info(r->lg, "stopped announcing", "address", fmt_addr(&p->addr, buf), "iface",
 		 f != NULL ? f->name : "?");
+	observe(r, RESPONDER_EV_DOWN, f != NULL ? f->name : "?", &p->addr,
+		p->addr.family == AF_INET6, 1, NULL);
 	if (f != NULL && pairs_on_if(r, p->ifindex) == 0)
 		close_capture(f);
 	free(p);
@@ -489,6 +549,7 @@ static int add_pair(struct responder *r, const struct netaddr *a, int ifindex)
 	membership(r, p, 1);
 	r->pairs[r->npairs++] = p;
 	log_info(r->lg, "announcing", "address", fmt_addr(a, buf), "iface", l->name);
+	observe(r, RESPONDER_EV_UP, f->name, a, a->family == AF_INET6, 1, NULL);
 	on_garp_timer(&p->garp, p);
 	return 0;
 oom:

@@ -35,6 +35,30 @@ struct responder_conflict {
 
 typedef void (*responder_conflict_cb)(const struct responder_conflict *c, void *arg);
 
+/* What the responder tells an observer (the speaker's metrics), as each thing happens. */
+enum responder_event {
+	RESPONDER_EV_REQUEST,  /* a well-formed ARP request or NS was seen */
+	RESPONDER_EV_REPLY,    /* an ARP reply or NA answering one was sent */
+	RESPONDER_EV_ANNOUNCE, /* a gratuitous ARP or unsolicited NA frame was sent */
+	RESPONDER_EV_DROP,     /* a malformed frame was dropped */
+	RESPONDER_EV_UP,       /* an address starts being answered on an interface */
+	RESPONDER_EV_DOWN,     /* an address stops being answered on an interface */
+};
+
+const char *responder_event_str(enum responder_event e);
+
+struct responder_event_info {
+	enum responder_event ev;
+	int ipv6;		    /* NDP rather than ARP */
+	const char *iface;	    /* the interface's name */
+	const struct netaddr *addr; /* the address concerned (a request's target); NULL for DROP */
+	int ours;		    /* REQUEST: for an address answered on this interface */
+	const char *reason;	    /* DROP: arp_verdict_str() / ndp_verdict_str(); else NULL */
+};
+
+/* Called on the loop for every event; everything in e is borrowed for the call. */
+typedef void (*responder_observer)(const struct responder_event_info *e, void *arg);
+
 struct responder_opts {
 	/* Repeat the GARP / unsolicited NA every this many ms after the start burst; 0: never. */
 	uint64_t garp_interval_ms;
@@ -45,6 +69,10 @@ struct responder_opts {
 	 */
 	responder_conflict_cb on_conflict;
 	void *arg;
+	/* Told of every request, answer, announcement, drop and (address, interface) change;
+	 * NULL: nobody. Must not call back into the responder. */
+	responder_observer observe;
+	void *observe_arg;
 };
 
 /* Per-interface counters, kept from the first announcement on that interface until free. */

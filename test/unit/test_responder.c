@@ -36,6 +36,9 @@ struct bed {
 	struct responder_conflict conflict;
 	struct netaddr conflict_addr;
 	int conflicts;
+	/* What the observer was told, as "event iface addr ours reason" lines. */
+	char events[32][96];
+	size_t nevents;
 };
 
 static const uint8_t other_mac[6] = { 0x02, 0, 0, 0, 0x99, 0x99 };
@@ -48,6 +51,20 @@ static void on_conflict(const struct responder_conflict *c, void *arg)
 	b->conflict_addr = *c->addr;
 	b->conflict.addr = &b->conflict_addr;
 	b->conflicts++;
+}
+
+static void on_event(const struct responder_event_info *e, void *arg)
+{
+	struct bed *b = arg;
+	char a[NETADDR_STRLEN] = "-";
+
+	if (b->nevents == 32)
+		return;
+	if (e->addr != NULL)
+		netaddr_format(e->addr, a, sizeof(a));
+	snprintf(b->events[b->nevents++], sizeof(b->events[0]), "%s %s %s %s %d %s",
+		 responder_event_str(e->ev), e->ipv6 ? "ndp" : "arp", e->iface, a, e->ours,
+		 e->reason != NULL ? e->reason : "-");
 }
 
 static void sh(const char *cmd)
@@ -79,7 +96,9 @@ static int setup(struct bed *b, uint64_t garp_interval_ms)
 	b->ifindex_a = a0->ifindex;
 	struct responder_opts o = { .garp_interval_ms = garp_interval_ms,
 				    .on_conflict = on_conflict,
-				    .arg = b };
+				    .arg = b,
+				    .observe = on_event,
+				    .observe_arg = b };
 	b->r = responder_new(b->lp, b->lg, b->ls, &o);
 	ck_assert_ptr_nonnull(b->r);
 
@@ -212,6 +231,18 @@ START_TEST(test_answers_arp_exactly_and_counts)
 	ck_assert_uint_eq(c.arp_drops[ARP_DROP_HLEN], 1);
 	ck_assert_uint_eq(c.announcements_sent, 2); /* the burst's first GARP pair */
 	ck_assert_int_eq(responder_get_counters(b.r, 12345, &c), -1);
+
+	/* The observer (metrics) was told the same, one event per thing done. */
+	responder_withdraw(b.r, &a);
+	static const char *const want_ev[] = {
+		"up arp a0 192.0.2.200 1 -",	   "announce arp a0 192.0.2.200 1 -",
+		"announce arp a0 192.0.2.200 1 -", "request arp a0 192.0.2.200 1 -",
+		"reply arp a0 192.0.2.200 1 -",	   "request arp a0 192.0.2.201 0 -",
+		"drop arp a0 - 0 drop_hlen",	   "down arp a0 192.0.2.200 1 -",
+	};
+	ck_assert_uint_eq(b.nevents, sizeof(want_ev) / sizeof(want_ev[0]));
+	for (size_t i = 0; i < b.nevents; i++)
+		ck_assert_str_eq(b.events[i], want_ev[i]);
 	teardown(&b);
 }
 END_TEST
