@@ -23,17 +23,30 @@ static const struct {
 	  4 },
 	{ "the next line after the period carries the count kept quiet",
 	  10000,
-	  { { 0, 1, 0 }, { 1, 0, 0 }, { 2, 0, 0 }, { 10000, 1, 2 }, { 10001, 0, 0 }, { 25000, 1, 1 } },
+	  { { 0, 1, 0 },
+	    { 1, 0, 0 },
+	    { 2, 0, 0 },
+	    { 10000, 1, 2 },
+	    { 10001, 0, 0 },
+	    { 25000, 1, 1 } },
 	  6 },
 	{ "a steady flood: one line per period",
 	  1000,
-	  { { 0, 1, 0 }, { 500, 0, 0 }, { 999, 0, 0 }, { 1000, 1, 2 }, { 1500, 0, 0 }, { 2000, 1, 1 } },
+	  { { 0, 1, 0 },
+	    { 500, 0, 0 },
+	    { 999, 0, 0 },
+	    { 1000, 1, 2 },
+	    { 1500, 0, 0 },
+	    { 2000, 1, 1 } },
 	  6 },
 	{ "a quiet spell: the next frame is said at once with nothing kept quiet",
 	  1000,
 	  { { 0, 1, 0 }, { 60000, 1, 0 } },
 	  2 },
-	{ "a clock going backwards does not silence it", 1000, { { 5000, 1, 0 }, { 10, 1, 0 } }, 2 },
+	{ "a clock going backwards does not silence it",
+	  1000,
+	  { { 5000, 1, 0 }, { 10, 1, 0 } },
+	  2 },
 };
 
 START_TEST(test_rate_limit)
@@ -44,12 +57,12 @@ START_TEST(test_rate_limit)
 		const struct step *s = &cases[_i].steps[i];
 		uint64_t sup = 12345;
 		int w = badframe_note(&b, s->at, cases[_i].period, &sup);
-		ck_assert_msg(w == s->warn, "%s: step %zu at %lld: warn %d, want %d", cases[_i].name,
-			      i, (long long)s->at, w, s->warn);
+		ck_assert_msg(w == s->warn, "%s: step %zu at %lld: warn %d, want %d",
+			      cases[_i].name, i, (long long)s->at, w, s->warn);
 		if (w)
-			ck_assert_msg(sup == s->suppressed, "%s: step %zu: suppressed %llu, want %llu",
-				      cases[_i].name, i, (unsigned long long)sup,
-				      (unsigned long long)s->suppressed);
+			ck_assert_msg(sup == s->suppressed,
+				      "%s: step %zu: suppressed %llu, want %llu", cases[_i].name, i,
+				      (unsigned long long)sup, (unsigned long long)s->suppressed);
 	}
 }
 END_TEST

@@ -59,10 +59,11 @@ START_TEST(test_static_mode_row)
 		{ "192.0.2.200", NULL, NULL, 1, one, 1, 18446744073709551615ULL, 1, 2 },
 	};
 	char *s = dump(v, 1);
-	ck_assert_str_eq(s, "ADDRESS      SERVICE  HOLDER  HERE  INTERFACES  REQUESTS              "
-			    "REPLIES  ANNOUNCEMENTS\n"
-			    "192.0.2.200  -        -       yes   lan0        18446744073709551615  1  "
-			    "      2\n");
+	ck_assert_str_eq(s,
+			 "ADDRESS      SERVICE  HOLDER  HERE  INTERFACES  REQUESTS              "
+			 "REPLIES  ANNOUNCEMENTS\n"
+			 "192.0.2.200  -        -       yes   lan0        18446744073709551615  1  "
+			 "      2\n");
 	free(s);
 }
 END_TEST
