@@ -13,6 +13,7 @@
 #include "speaker/leasename.h"
 #include "speaker/presence.h"
 #include "speaker/ranking.h"
+#include "speaker/spkstats.h"
 #include "speaker/takeover.h"
 
 #include <stdio.h>
@@ -265,6 +266,7 @@ static void set_announce(struct control *c, struct svc *s, int on)
 		if (!s->announcing) {
 			s->announcing = 1;
 			c->st.announcing++;
+			spkstats_announced(c->o.stats, s->key, s->addrs, s->naddrs, 1);
 			log_info(c->lg, "announcing", "service", s->key, "address",
 				 s->naddrs > 0 ? netaddr_format(&s->addrs[0], a, sizeof(a)) : "");
 		}
@@ -276,6 +278,7 @@ static void set_announce(struct control *c, struct svc *s, int on)
 		c->o.announcer.withdraw(c->o.announcer.arg, &s->addrs[i]);
 	s->announcing = 0;
 	c->st.announcing--;
+	spkstats_announced(c->o.stats, s->key, s->addrs, s->naddrs, 0);
 	log_info(c->lg, "stopped announcing", "service", s->key);
 }
 
@@ -424,6 +427,8 @@ static void svc_started(struct lease *l, void *arg)
 	struct svc *s = arg;
 
 	log_info(s->c->lg, "lease acquired", "service", s->key, "lease", lease_name(l));
+	/* Before svc_changed(): it announces, and the delay to the first GARP is measured. */
+	spkstats_lease_acquired(s->c->o.stats, s->addrs, s->naddrs, s->other_holder[0] != '\0');
 	s->status_ours = 0;
 	svc_changed(s);
 }
@@ -434,6 +439,7 @@ static void svc_stopped(struct lease *l, enum leasefsm_stop_reason why, void *ar
 	struct control *c = s->c;
 
 	(void)l;
+	spkstats_lease_lost(c->o.stats, s->addrs, s->naddrs, leasefsm_stop_reason_str(why));
 	if (api_hold(c, s)) {
 		log_warn(c->lg, "lease not renewed (API lost): still answering", "service", s->key);
 	} else {
@@ -573,14 +579,19 @@ static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
 	}
 	set_announce(c, s, out.announce && (lease_is_leading(s->el) || api_hold(c, s)));
 	if (s->announcing && !s->status_ours) {
-		char msg[300];
+		char msg[600];
 		s->status_ours = 1;
 		snprintf(msg, sizeof(msg), "announcing from node \"%s\" with protocol \"layer2\"",
 			 c->node);
 		record_event(c, s, "nodeAssigned", msg);
 		write_status(c, s);
-		if (s->other_holder[0] != '\0')
+		if (s->other_holder[0] != '\0') {
+			/* A failover: kubectl describe shows where it moved from. */
+			snprintf(msg, sizeof(msg), "announcing node changed from \"%s\" to \"%s\"",
+				 s->other_holder, c->node);
+			record_event(c, s, "announcingNodeChanged", msg);
 			delete_status_of(c, s, s->other_holder);
+		}
 		s->other_holder[0] = '\0';
 	}
 	return out.wake_ms;
@@ -1549,6 +1560,59 @@ void control_get_stats(const struct control *c, struct control_stats *out)
 {
 	*out = c->st;
 	lease_set_counts(c->ls, &out->lease_writes, &out->lease_write_errors);
+}
+
+static const char *holder_of(const struct control *c, const struct svc *s)
+{
+	const char *h;
+
+	if (s->el != NULL)
+		return lease_holder(s->el);
+	/* Not campaigned for here: what the Lease says (the cache owns the string). */
+	h = json_string_value(json_object_get(
+		json_object_get(lease_set_get(c->ls, s->lease), "spec"), "holderIdentity"));
+	return h != NULL ? h : "";
+}
+
+void control_foreach_addr(const struct control *c,
+			  void (*fn)(const struct control_addr *a, void *arg), void *arg)
+{
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (const struct svc *s = c->by_key[b]; s != NULL; s = s->next) {
+			const char *ifs[MAX_IFS];
+			for (size_t k = 0; k < s->nifnames; k++)
+				ifs[k] = s->ifnames[k];
+			for (size_t i = 0; i < s->naddrs; i++) {
+				struct control_addr a = { .service = s->key,
+							  .addr = &s->addrs[i],
+							  .holder = holder_of(c, s),
+							  .announcing = s->announcing,
+							  .ifaces = ifs,
+							  .nifaces = s->nifnames };
+				fn(&a, arg);
+			}
+		}
+}
+
+int control_informer_stats(const struct control *c, size_t i, const char **resource,
+			   struct informer_stats *out)
+{
+	static const char *const names[INF_COUNT] = {
+		[INF_SERVICES] = "services",	 [INF_SLICES] = "endpointslices",
+		[INF_NODES] = "nodes",		 [INF_POOLS] = "ipaddresspools",
+		[INF_ADVS] = "l2advertisements",
+	};
+	const struct informer *inf;
+
+	if (i > INF_COUNT)
+		return -1;
+	/* The Leases' informer belongs to the lease set. */
+	inf = i == INF_COUNT ? lease_set_informer(c->ls) : c->inf[i];
+	if (inf == NULL)
+		return -1;
+	*resource = i == INF_COUNT ? "leases" : names[i];
+	informer_get_stats(inf, out);
+	return 0;
 }
 
 /* ---- graceful stop ---- */

@@ -16,6 +16,7 @@
  */
 
 #include "kube/client.h"
+#include "kube/informer.h"
 #include "log/log.h"
 #include "loop/loop.h"
 #include "net/link.h"
@@ -50,9 +51,12 @@ struct control_opts {
 	struct kube_client *lease_client;
 	struct kube_client *presence_client;
 	struct control_announcer announcer;
+	/* Where lease and announcement changes are counted (metrics); NULL: nowhere. Borrowed. */
+	struct spkstats *stats;
 };
 
 struct control;
+struct spkstats;
 
 /*
  * Returns an owned control plane (informers not started), or NULL with the reason logged
@@ -90,5 +94,22 @@ struct control_stats {
 	uint64_t evaluations; /* whole re-evaluations run */
 };
 void control_get_stats(const struct control *c, struct control_stats *out);
+
+/* One address as the SIGUSR1 dump shows it; borrowed for the callback. */
+struct control_addr {
+	const char *service; /* "ns/name" */
+	const struct netaddr *addr;
+	const char *holder; /* the service lease's holder, "" when none */
+	int announcing;	    /* answered from this node now */
+	const char *const *ifaces;
+	size_t nifaces;
+};
+/* Calls fn for every address of every service tracked, in no particular order. */
+void control_foreach_addr(const struct control *c,
+			  void (*fn)(const struct control_addr *a, void *arg), void *arg);
+
+/* The i-th informer's resource ("services", ...) and counts: 0, or -1 past the last. */
+int control_informer_stats(const struct control *c, size_t i, const char **resource,
+			   struct informer_stats *out);
 
 #endif

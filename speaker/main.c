@@ -1,6 +1,9 @@
 /* l2lb-speaker: answers ARP and NDP for the LoadBalancer addresses this node is elected to
  * announce. */
 #include "cli/cli.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "http/textbuf.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/leasefsm.h"
@@ -13,6 +16,8 @@
 #include "speaker/control.h"
 #include "speaker/dryrun.h"
 #include "speaker/responder.h"
+#include "speaker/spkstats.h"
+#include "speaker/statedump.h"
 
 #include <math.h>
 #include <signal.h>
@@ -48,7 +53,14 @@ struct speaker {
 	struct responder *resp;
 	struct static_addr statics[MAX_STATIC];
 	size_t nstatics;
-	struct loop_signal sigterm, sigint;
+	struct loop_signal sigterm, sigint, sigusr1;
+	/* Observability: the registry and stats always (SIGUSR1 reads them), the server unless
+	 * --metrics-addr is "". */
+	struct metrics *reg;
+	struct spkstats *stats;
+	struct http_server *http;
+	struct loop_timer tick;
+	char node[256];
 	/* Kubernetes mode */
 	struct kube_config *kcfg;
 	struct kube_client *kc, *lc, *pc;
@@ -107,8 +119,8 @@ static void usage(FILE *f)
 		"  --shutdown-timeout D   how long SIGTERM waits for leases to be released\n"
 		"                         (default 5s)\n"
 		"  --qps N, --burst N     client-side API rate limit (default 100 and 200)\n"
-		"  --metrics-addr ADDR    serve /metrics, /healthz, /readyz on ADDR (default :7473;\n"
-		"                         \"\" or 0 disables)\n"
+		"  --metrics-addr ADDR    serve /metrics, /healthz, /readyz on ADDR:PORT, also with\n"
+		"                         --static (default :7473; \"\" or 0 disables)\n"
 		"  --dry-run FILE         decide and write leases and status, but answer nothing:\n"
 		"                         keep FILE listing the addresses this node would answer for\n"
 		"  --static ADDR[@IFACE]  announce ADDR (IPv4 or IPv6) without Kubernetes until\n"
@@ -119,7 +131,10 @@ static void usage(FILE *f)
 		"                         announcing (default 0: only the burst at the start)\n"
 		"  --log-level LEVEL      error, warn, info (default) or debug\n"
 		"  --version              print the version and exit\n"
-		"  -h, --help             print this help and exit\n",
+		"  -h, --help             print this help and exit\n"
+		"\n"
+		"signals: SIGTERM/SIGINT stop answering, release the leases and exit 0; SIGUSR1\n"
+		"logs every address with its lease holder, interfaces and counters.\n",
 		PROG);
 }
 
@@ -194,6 +209,7 @@ static void reconcile(struct speaker *sp)
 {
 	size_t nlinks;
 	const struct if_info *links = link_set_links(sp->links, &nlinks);
+	const char *unready = NULL;
 
 	for (size_t i = 0; i < sp->nstatics; i++) {
 		struct static_addr *s = &sp->statics[i];
@@ -211,6 +227,16 @@ static void reconcile(struct speaker *sp)
 		s->why = why;
 		s->chosen_before = n > 0;
 		responder_announce(sp->resp, &s->addr, chosen, n);
+		if (n == 0 && unready == NULL)
+			unready = s->text;
+	}
+	/* Ready once the data plane answers for every address somewhere. */
+	if (unready == NULL) {
+		http_server_set_ready(sp->http, 1, NULL);
+	} else {
+		char why[NETADDR_STRLEN + 40];
+		snprintf(why, sizeof(why), "no interface answers for %s", unready);
+		http_server_set_ready(sp->http, 0, why);
 	}
 }
 
@@ -280,12 +306,136 @@ static void log_counters(struct speaker *sp)
 	}
 }
 
-static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
+/* Metrics and the health endpoints, in both modes; "" (or the old "0") serves nothing. */
+static void start_observability(struct speaker *sp, const char *addr)
+{
+	sp->reg = metrics_new();
+	if (sp->reg == NULL)
+		log_fatal(sp->lg, "out of memory");
+	sp->stats = spkstats_new(sp->reg, sp->node);
+	if (sp->stats == NULL)
+		log_fatal(sp->lg, "cannot register metrics");
+	if (addr != NULL && strcmp(addr, "0") == 0)
+		addr = "";
+	if (http_server_new(sp->lp, sp->lg, sp->reg, addr != NULL ? addr : "", &sp->http) < 0)
+		log_fatal(sp->lg, "cannot serve --metrics-addr", "addr", addr);
+}
+
+static void stop_observability(struct speaker *sp)
+{
+	loop_timer_stop(sp->lp, &sp->tick);
+	http_server_free(sp->http);
+	sp->http = NULL;
+	spkstats_free(sp->stats);
+	sp->stats = NULL;
+	metrics_free(sp->reg);
+	sp->reg = NULL;
+}
+
+/* The SIGUSR1 dump, gathered from the control plane (or the static set) and the counters. */
+struct dump_row {
+	char addr[NETADDR_STRLEN];
+	const char *ifaces[MAX_IFACES * 2];
+};
+
+struct dump {
+	struct speaker *sp;
+	struct statedump_addr *v;
+	struct dump_row *rows;
+	size_t n, cap;
+};
+
+static struct statedump_addr *dump_add(struct dump *d, const struct netaddr *a)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		void *v = realloc(d->v, cap * sizeof(*d->v));
+		if (v == NULL)
+			return NULL;
+		d->v = v;
+		void *r = realloc(d->rows, cap * sizeof(*d->rows));
+		if (r == NULL)
+			return NULL;
+		d->rows = r;
+		d->cap = cap;
+	}
+	struct statedump_addr *e = &d->v[d->n];
+	struct dump_row *row = &d->rows[d->n++];
+	memset(e, 0, sizeof(*e));
+	netaddr_format(a, row->addr, sizeof(row->addr));
+	e->address = row->addr;
+	e->ifaces = row->ifaces;
+	spkstats_addr_counters(d->sp->stats, a, &e->requests, &e->replies, &e->announcements);
+	return e;
+}
+
+static void dump_control_addr(const struct control_addr *a, void *arg)
+{
+	struct dump *d = arg;
+	struct statedump_addr *e = dump_add(d, a->addr);
+
+	if (e == NULL)
+		return;
+	e->service = a->service;
+	e->holder = a->holder;
+	e->announcing = a->announcing;
+	for (size_t k = 0; k < a->nifaces && k < MAX_IFACES * 2; k++)
+		d->rows[d->n - 1].ifaces[e->nifaces++] = a->ifaces[k];
+}
+
+static void dump_static(struct dump *d)
+{
+	struct speaker *sp = d->sp;
+	size_t nlinks;
+	const struct if_info *links = link_set_links(sp->links, &nlinks);
+
+	for (size_t i = 0; i < sp->nstatics; i++) {
+		struct statedump_addr *e = dump_add(d, &sp->statics[i].addr);
+		if (e == NULL)
+			return;
+		for (size_t k = 0; k < nlinks && e->nifaces < MAX_IFACES * 2; k++)
+			if (responder_is_announcing(sp->resp, &sp->statics[i].addr,
+						    links[k].ifindex))
+				d->rows[d->n - 1].ifaces[e->nifaces++] = links[k].name;
+		e->announcing = e->nifaces > 0;
+	}
+}
+
+static void on_usr1(struct loop_signal *s, int signo, void *arg)
+{
+	struct speaker *sp = arg;
+	struct dump d = { .sp = sp };
+	struct textbuf *tb = textbuf_new();
+	size_t here = 0;
+	char b[2][24];
+
+	(void)s;
+	(void)signo;
+	if (sp->ctl != NULL)
+		control_foreach_addr(sp->ctl, dump_control_addr, &d);
+	else
+		dump_static(&d);
+	for (size_t i = 0; i < d.n; i++)
+		here += d.v[i].announcing != 0;
+	if (tb != NULL)
+		statedump_write(tb, d.v, d.n);
+	log_block(sp->lg, LOG_LEVEL_INFO,
+		  tb != NULL && !textbuf_failed(tb) ? textbuf_data(tb) : "(out of memory)\n",
+		  "state", "node", sp->node, "mode", sp->ctl != NULL ? "kubernetes" : "static",
+		  "addresses", log_fmt(b[0], sizeof(b[0]), "%zu", d.n), "announced_here",
+		  log_fmt(b[1], sizeof(b[1]), "%zu", here), NULL);
+	textbuf_free(tb);
+	free(d.v);
+	free(d.rows);
+}
+
+static int run_static(struct speaker *sp, uint64_t garp_interval_ms, const char *metrics_addr)
 {
 	struct responder_opts ro = {
 		.garp_interval_ms = garp_interval_ms,
 		.on_conflict = on_conflict,
 		.arg = sp,
+		.observe = spkstats_responder_event,
 	};
 
 	log_info(sp->lg, "starting in static mode", "version", L2LB_VERSION);
@@ -294,8 +444,11 @@ static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
 	if (sp->lp == NULL)
 		log_fatal(sp->lg, "cannot create the event loop");
 	if (loop_signal_start(sp->lp, &sp->sigterm, SIGTERM, on_signal, sp) < 0 ||
-	    loop_signal_start(sp->lp, &sp->sigint, SIGINT, on_signal, sp) < 0)
-		log_fatal(sp->lg, "cannot watch SIGTERM and SIGINT");
+	    loop_signal_start(sp->lp, &sp->sigint, SIGINT, on_signal, sp) < 0 ||
+	    loop_signal_start(sp->lp, &sp->sigusr1, SIGUSR1, on_usr1, sp) < 0)
+		log_fatal(sp->lg, "cannot watch SIGTERM, SIGINT and SIGUSR1");
+	start_observability(sp, metrics_addr);
+	ro.observe_arg = sp->stats;
 	sp->links = link_set_new(sp->lp, sp->lg, on_links, sp);
 	if (sp->links == NULL)
 		log_fatal(sp->lg, "cannot read the network links");
@@ -309,6 +462,7 @@ static int run_static(struct speaker *sp, uint64_t garp_interval_ms)
 	log_counters(sp);
 	responder_free(sp->resp);
 	link_set_free(sp->links);
+	stop_observability(sp);
 	loop_free(sp->lp);
 	return rc < 0 ? 1 : 0;
 }
@@ -441,6 +595,21 @@ static void k_on_signal(struct loop_signal *s, int signo, void *arg)
 	control_shutdown(sp->ctl, sp->shutdown_timeout_ms, k_stopped, sp);
 }
 
+/* Readiness and the informers' counts, every quarter second. */
+static void k_tick(struct loop_timer *t, void *arg)
+{
+	struct speaker *sp = arg;
+	const char *res;
+	struct informer_stats is;
+
+	(void)t;
+	int ok = control_ready(sp->ctl);
+	http_server_set_ready(sp->http, ok,
+			      ok ? NULL : "informers not synced or presence lease not yet held");
+	for (size_t i = 0; control_informer_stats(sp->ctl, i, &res, &is) == 0; i++)
+		spkstats_informer(sp->stats, res, &is);
+}
+
 static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_interval_ms)
 {
 	char err[512];
@@ -457,8 +626,12 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 	if (sp->lp == NULL)
 		log_fatal(sp->lg, "cannot create the event loop");
 	if (loop_signal_start(sp->lp, &sp->sigterm, SIGTERM, k_on_signal, sp) < 0 ||
-	    loop_signal_start(sp->lp, &sp->sigint, SIGINT, k_on_signal, sp) < 0)
-		log_fatal(sp->lg, "cannot watch SIGTERM and SIGINT");
+	    loop_signal_start(sp->lp, &sp->sigint, SIGINT, k_on_signal, sp) < 0 ||
+	    loop_signal_start(sp->lp, &sp->sigusr1, SIGUSR1, on_usr1, sp) < 0)
+		log_fatal(sp->lg, "cannot watch SIGTERM, SIGINT and SIGUSR1");
+	snprintf(sp->node, sizeof(sp->node), "%s", ko->node);
+	/* Before the informers start: /readyz says 503 from the first moment. */
+	start_observability(sp, ko->metrics_addr);
 	snprintf(ua, sizeof(ua), "l2lb-speaker/%s", L2LB_VERSION);
 	struct kube_client_opts co = { .user_agent = ua, .qps = ko->qps, .burst = (int)ko->burst };
 	sp->kc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &co);
@@ -475,6 +648,9 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 	sp->pc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &po);
 	if (sp->kc == NULL || sp->lc == NULL || sp->pc == NULL)
 		log_fatal(sp->lg, "cannot set up the API client");
+	kube_client_set_observer(sp->kc, spkstats_api_request, sp->stats);
+	kube_client_set_observer(sp->lc, spkstats_api_request, sp->stats);
+	kube_client_set_observer(sp->pc, spkstats_api_request, sp->stats);
 	struct control_opts o = {
 		.node = ko->node,
 		.ns = ko->ns,
@@ -490,6 +666,7 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 		.api_loss_stop = ko->api_loss_stop,
 		.lease_client = sp->lc,
 		.presence_client = sp->pc,
+		.stats = sp->stats,
 	};
 	if (ko->dry_run != NULL) {
 		sp->dry = dryrun_new(sp->lg, ko->dry_run);
@@ -503,6 +680,8 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 			.garp_interval_ms = garp_interval_ms,
 			.on_conflict = k_on_conflict,
 			.arg = sp,
+			.observe = spkstats_responder_event,
+			.observe_arg = sp->stats,
 		};
 		(void)caps_start(sp->lg, CAPS_KEEP_NET_RAW);
 		sp->links = link_set_new(sp->lp, sp->lg, k_on_links, sp);
@@ -517,18 +696,15 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 	sp->ctl = control_new(sp->lp, sp->lg, sp->kc, &o);
 	if (sp->ctl == NULL)
 		log_fatal(sp->lg, "cannot start the control plane");
-	if (ko->metrics_addr != NULL && ko->metrics_addr[0] != '\0' &&
-	    strcmp(ko->metrics_addr, "0") != 0)
-		log_warn(sp->lg,
-			 "not yet: --metrics-addr is accepted but not served (pkg/http server)",
-			 "addr", ko->metrics_addr);
 	if (control_start(sp->ctl) < 0)
 		log_fatal(sp->lg, "cannot start the informers");
+	loop_timer_start(sp->lp, &sp->tick, 250, 250, k_tick, sp);
 	int rc = loop_run(sp->lp);
 	if (rc < 0)
 		log_error(sp->lg, "event loop failed");
 	if (sp->resp != NULL)
 		log_counters(sp);
+	loop_timer_stop(sp->lp, &sp->tick);
 	control_free(sp->ctl);
 	responder_free(sp->resp);
 	link_set_free(sp->links);
@@ -536,6 +712,7 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 	kube_client_free(sp->pc);
 	kube_client_free(sp->lc);
 	kube_client_free(sp->kc);
+	stop_observability(sp);
 	loop_free(sp->lp);
 	kube_config_free(sp->kcfg);
 	return rc < 0 ? 1 : 0;
@@ -711,7 +888,9 @@ int main(int argc, char *argv[])
 		log_fatal(NULL, "out of memory");
 	int rc;
 	if (sp.nstatics > 0) {
-		rc = run_static(&sp, (uint64_t)garp_secs * 1000);
+		if (gethostname(sp.node, sizeof(sp.node) - 1) < 0)
+			snprintf(sp.node, sizeof(sp.node), "static");
+		rc = run_static(&sp, (uint64_t)garp_secs * 1000, ko.metrics_addr);
 	} else {
 		if (ko.ns == NULL)
 			ko.ns = default_namespace(nsbuf, sizeof(nsbuf));

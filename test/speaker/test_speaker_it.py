@@ -131,7 +131,8 @@ class Speaker:
         self.file = os.path.join(tmp, node + ".addrs")
         self.log = open(os.path.join(tmp, node + ".log"), "a")
         self.args = [SPEAKER, "--kubeconfig", os.path.join(tmp, "kubeconfig"), "--node-name",
-                     node, "--namespace", NS, "--dry-run", self.file, "--log-level", "debug"]
+                     node, "--namespace", NS, "--dry-run", self.file, "--log-level", "debug",
+                     "--metrics-addr", "127.0.0.1:0"]
         self.args += list(extra)
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
 
