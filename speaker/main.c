@@ -632,6 +632,7 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 	snprintf(sp->node, sizeof(sp->node), "%s", ko->node);
 	/* Before the informers start: /readyz says 503 from the first moment. */
 	start_observability(sp, ko->metrics_addr);
+	http_server_set_ready(sp->http, 0, "informers not synced or presence lease not yet held");
 	snprintf(ua, sizeof(ua), "l2lb-speaker/%s", L2LB_VERSION);
 	struct kube_client_opts co = { .user_agent = ua, .qps = ko->qps, .burst = (int)ko->burst };
 	sp->kc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &co);

@@ -18,23 +18,23 @@ struct pending {
 
 struct spkstats {
 	char node[256];
-	struct metric_family *announced;    /* metallb_speaker_announced{ip,node,protocol,service} */
-	struct metric_family *if_addrs;	    /* l2lb_speaker_announced_addresses{interface} */
-	struct metric_family *addr_ifs;	    /* l2lb_speaker_address_interfaces{ip} */
-	struct metric_family *l2_requests;  /* metallb_layer2_requests_received_total{ip} */
-	struct metric_family *l2_responses; /* metallb_layer2_responses_sent_total{ip} */
+	struct metric_family *announced;   /* metallb_speaker_announced{ip,node,protocol,service} */
+	struct metric_family *if_addrs;	   /* l2lb_speaker_announced_addresses{interface} */
+	struct metric_family *addr_ifs;	   /* l2lb_speaker_address_interfaces{ip} */
+	struct metric_family *l2_requests; /* metallb_layer2_requests_received_total{ip} */
+	struct metric_family *l2_responses;  /* metallb_layer2_responses_sent_total{ip} */
 	struct metric_family *l2_gratuitous; /* metallb_layer2_gratuitous_sent_total{ip} */
 	struct metric_family *requests[2];   /* l2lb_speaker_{arp,ndp}_requests_total{interface} */
 	struct metric_family *replies[2];    /* l2lb_speaker_{arp,ndp}_replies_total{interface} */
-	struct metric_family *drops[2];	     /* l2lb_speaker_{arp,ndp}_drops_total{interface,reason} */
-	struct metric_family *garps;	     /* l2lb_speaker_garps_sent_total{interface} */
-	struct metric_family *nas;	     /* l2lb_speaker_unsolicited_nas_sent_total{interface} */
+	struct metric_family *drops[2]; /* l2lb_speaker_{arp,ndp}_drops_total{interface,reason} */
+	struct metric_family *garps;	/* l2lb_speaker_garps_sent_total{interface} */
+	struct metric_family *nas;	/* l2lb_speaker_unsolicited_nas_sent_total{interface} */
 	struct metric *leases_held;
 	struct metric *acquisitions;
 	struct metric_family *losses; /* {reason} */
 	struct metric *takeovers;
 	struct metric *garp_delay;
-	struct metric_family *api; /* {verb,code} */
+	struct metric_family *api;			/* {verb,code} */
 	struct metric_family *watch_restarts, *relists; /* {resource} */
 	struct pending *pend;
 	size_t npend, cappend;
@@ -326,8 +326,8 @@ static uint64_t value_of(struct metric_family *f, const char *ip)
 	return n;
 }
 
-void spkstats_addr_counters(const struct spkstats *st, const struct netaddr *a,
-			    uint64_t *requests, uint64_t *replies, uint64_t *announcements)
+void spkstats_addr_counters(const struct spkstats *st, const struct netaddr *a, uint64_t *requests,
+			    uint64_t *replies, uint64_t *announcements)
 {
 	char ip[NETADDR_STRLEN];
 

@@ -53,7 +53,7 @@ void spkstats_announced(struct spkstats *st, const char *service, const struct n
 void spkstats_informer(struct spkstats *st, const char *resource, const struct informer_stats *s);
 
 /* An announced address's counters (0 when it has none), for the SIGUSR1 dump. */
-void spkstats_addr_counters(const struct spkstats *st, const struct netaddr *a,
-			    uint64_t *requests, uint64_t *replies, uint64_t *announcements);
+void spkstats_addr_counters(const struct spkstats *st, const struct netaddr *a, uint64_t *requests,
+			    uint64_t *replies, uint64_t *announcements);
 
 #endif
