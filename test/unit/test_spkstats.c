@@ -58,8 +58,9 @@ START_TEST(test_frames_and_addresses)
 	ev(st, RESPONDER_EV_DROP, "eth0", NULL, 0, "drop_hlen");
 	spkstats_announced(st, "default/web", &a, 1, 1);
 	char *s = render(reg);
-	has(s, "metallb_speaker_announced{ip=\"192.0.2.200\",node=\"node1\",protocol=\"layer2\","
-	       "service=\"default/web\"} 1\n",
+	has(s,
+	    "metallb_speaker_announced{ip=\"192.0.2.200\",node=\"node1\",protocol=\"layer2\","
+	    "service=\"default/web\"} 1\n",
 	    1);
 	has(s, "metallb_layer2_requests_received_total{ip=\"192.0.2.200\"} 3\n", 1);
 	has(s, "metallb_layer2_responses_sent_total{ip=\"192.0.2.200\"} 3\n", 1);
