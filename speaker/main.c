@@ -423,7 +423,7 @@ static void on_usr1(struct loop_signal *s, int signo, void *arg)
 		  tb != NULL && !textbuf_failed(tb) ? textbuf_data(tb) : "(out of memory)\n",
 		  "state", "node", sp->node, "mode", sp->ctl != NULL ? "kubernetes" : "static",
 		  "addresses", log_fmt(b[0], sizeof(b[0]), "%zu", d.n), "announced_here",
-		  log_fmt(b[1], sizeof(b[1]), "%zu", here), NULL);
+		  log_fmt(b[1], sizeof(b[1]), "%zu", here), (const char *)NULL);
 	textbuf_free(tb);
 	free(d.v);
 	free(d.rows);

@@ -17,8 +17,8 @@ static const char *or_dash(const char *s)
 
 static int by_service_then_address(const void *a, const void *b)
 {
-	const struct statedump_addr *x = *(const struct statedump_addr *const *)a;
-	const struct statedump_addr *y = *(const struct statedump_addr *const *)b;
+	const struct statedump_addr *x = a;
+	const struct statedump_addr *y = b;
 	int c = strcmp(or_dash(x->service), or_dash(y->service));
 
 	return c != 0 ? c : strcmp(or_dash(x->address), or_dash(y->address));
@@ -63,7 +63,7 @@ static void row(struct textbuf *out, const char *const c[NCOLS], const size_t w[
 void statedump_write(struct textbuf *out, const struct statedump_addr *v, size_t n)
 {
 	size_t w[NCOLS];
-	const struct statedump_addr **sorted;
+	struct statedump_addr *sorted;
 	char ifs[512], nums[3][24];
 	const char *c[NCOLS];
 
@@ -76,20 +76,20 @@ void statedump_write(struct textbuf *out, const struct statedump_addr *v, size_t
 		textbuf_puts(out, "(out of memory)\n");
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = &v[i];
+	/* Copies of the rows (their strings stay borrowed), so the caller's order is kept. */
+	memcpy(sorted, v, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), by_service_then_address);
 	for (int k = 0; k < NCOLS; k++)
 		w[k] = strlen(heading[k]);
 	for (size_t i = 0; i < n; i++) {
-		cells(sorted[i], ifs, sizeof(ifs), nums, c);
+		cells(&sorted[i], ifs, sizeof(ifs), nums, c);
 		for (int k = 0; k < NCOLS; k++)
 			if (strlen(c[k]) > w[k])
 				w[k] = strlen(c[k]);
 	}
 	row(out, heading, w);
 	for (size_t i = 0; i < n; i++) {
-		cells(sorted[i], ifs, sizeof(ifs), nums, c);
+		cells(&sorted[i], ifs, sizeof(ifs), nums, c);
 		row(out, c, w);
 	}
 	free(sorted);

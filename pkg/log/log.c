@@ -266,17 +266,18 @@ void log_block(struct log *lg, enum log_level level, const char *text, const cha
 		return;
 	}
 	size_t n = l.len;
+	int line_start = 1;
 	memcpy(buf, l.buf, l.len);
-	for (const char *p = text; *p;) {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		memcpy(buf + n, LOG_BLOCK_INDENT, sizeof(LOG_BLOCK_INDENT) - 1);
-		n += sizeof(LOG_BLOCK_INDENT) - 1;
-		memcpy(buf + n, p, len);
-		n += len;
-		buf[n++] = '\n';
-		p += len + (eol != NULL);
+	for (const char *p = text; *p; p++) {
+		if (line_start) {
+			memcpy(buf + n, LOG_BLOCK_INDENT, sizeof(LOG_BLOCK_INDENT) - 1);
+			n += sizeof(LOG_BLOCK_INDENT) - 1;
+		}
+		buf[n++] = *p;
+		line_start = *p == '\n';
 	}
+	if (!line_start)
+		buf[n++] = '\n';
 	write_all(lg->fd, buf, n);
 	free(buf);
 }

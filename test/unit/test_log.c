@@ -149,9 +149,9 @@ START_TEST(test_block_follows_its_line_indented)
 {
 	struct capture c;
 	struct log *lg = cap_open(&c, LOG_LEVEL_INFO);
-	log_block(lg, LOG_LEVEL_INFO, "a b\nc\n", "state", "addresses", "2", NULL);
-	log_block(lg, LOG_LEVEL_DEBUG, "hidden\n", "filtered out", NULL);
-	log_block(lg, LOG_LEVEL_INFO, "last line without newline", "tail", NULL);
+	log_block(lg, LOG_LEVEL_INFO, "a b\nc\n", "state", "addresses", "2", (const char *)NULL);
+	log_block(lg, LOG_LEVEL_DEBUG, "hidden\n", "filtered out", (const char *)NULL);
+	log_block(lg, LOG_LEVEL_INFO, "last line without newline", "tail", (const char *)NULL);
 	log_free(lg);
 	const char *out = after_ts(cap_read(&c));
 	const char *want = "level=info msg=state addresses=2\n    a b\n    c\nts=";
