@@ -120,7 +120,7 @@ struct spkstats *spkstats_new(struct metrics *reg, const char *node)
 	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_watch_restarts_total",
 		   "Watches opened again after the first, by resource", "resource",
 		   &st->watch_restarts);
-	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_relists_total",
+	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_watch_relists_total",
 		   "Lists after the first (a watch could not resume), by resource", "resource",
 		   &st->relists);
 	/* 1 ms to about 16 s: a GARP follows the lease in the same loop turn unless the

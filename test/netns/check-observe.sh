@@ -142,6 +142,14 @@ ctl_acting() {
 check "controller: /metrics says this replica acts" \
 	"$(http node1 $CTL_PORT /metrics | grep acting)" t_wait 10 ctl_acting
 
+# The controller's numbers: three addresses of the pool "lan" in use.
+in_use() {
+	[ "$(http node1 $CTL_PORT /metrics |
+		awk '$1 == "metallb_allocator_addresses_in_use_total{pool=\"lan\"}" { print $2 }')" = 3 ]
+}
+check "controller: metallb_allocator_addresses_in_use_total{pool=\"lan\"} is 3" \
+	"$(http node1 $CTL_PORT /metrics | grep addresses_in_use)" t_wait 10 in_use
+
 V4=$(bed_ingress web 0)
 H=$(bed_holder web)
 ann="metallb_speaker_announced{ip=\"$V4\",node=\"$H\",protocol=\"layer2\",service=\"default/web\"}"
@@ -268,6 +276,16 @@ else
 	logs
 fi
 leases_check "after the failover the leases held still sum to 3"
+
+# --- per-address series leave with the address: web3 deleted, its holder drops them ---
+W3=$(bed_ingress web3 0)
+H3=$(bed_holder web3)
+kc delete svc web3 >/dev/null
+gone() {
+	[ "$(http "$H3" $SPK_PORT /metrics | grep -c "ip=\"$W3\"")" -eq 0 ]
+}
+check "web3 deleted: $H3 has no series for $W3 any more" \
+	"$(http "$H3" $SPK_PORT /metrics | grep "ip=\"$W3\"")" t_wait 20 gone
 
 # --- the speaker in --static mode serves the same endpoints ---
 bed_signal speaker node3 TERM

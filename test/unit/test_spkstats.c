@@ -134,7 +134,7 @@ START_TEST(test_leases_api_and_informers)
 	has(s, "l2lb_speaker_api_requests_total{verb=\"update\",code=\"200\"} 2\n", 1);
 	has(s, "l2lb_speaker_api_requests_total{verb=\"watch\",code=\"0\"} 1\n", 1);
 	has(s, "l2lb_speaker_watch_restarts_total{resource=\"services\"} 4\n", 1);
-	has(s, "l2lb_speaker_relists_total{resource=\"services\"} 2\n", 1);
+	has(s, "l2lb_speaker_watch_relists_total{resource=\"services\"} 2\n", 1);
 	free(s);
 	/* A second registry-wide name clash is refused, not half-registered. */
 	ck_assert_ptr_null(spkstats_new(reg, "node1"));
