@@ -198,6 +198,29 @@ check "after the leader stops, the other replica assigns" "none in 20 s" \
 	t_wait 20 ingress after-handover
 start_controller "$leader"
 
+# A repeat Event from a speaker: web moves from its holder to a second node and back (each time
+# the only node allowed), so the holder's second nodeAssigned bumps its first (a patch).
+EXCL=node.kubernetes.io/exclude-from-external-load-balancers
+h=$(holder web)
+o= x=
+for n in node1 node2 node3; do
+	[ "$n" = "$h" ] && continue
+	[ -z "$o" ] && o=$n || x=$n
+done
+holder_is() {
+	[ "$(holder web)" = "$1" ]
+}
+kubectl label node "$x" "$EXCL=" --overwrite >/dev/null
+kubectl label node "$h" "$EXCL=" --overwrite >/dev/null
+check "web moves to $o when $h is excluded" "held by '$(holder web)'" t_wait 20 holder_is "$o"
+kubectl label node "$h" "$EXCL-" >/dev/null
+kubectl label node "$o" "$EXCL=" --overwrite >/dev/null
+check "web's holder announces it again: the repeat patches its Event" "no patch in 20 s" \
+	t_wait 20 seen "$SPK_USER" patch events
+kubectl label node "$o" "$EXCL-" >/dev/null
+kubectl label node "$x" "$EXCL-" >/dev/null
+check "web is back on $h" "held by '$(holder web)'" t_wait 20 holder_is "$h"
+
 # Speakers: the holder is stopped (leases released), then killed (leases expire), and restarted.
 h=$(holder web)
 stop speaker "$h" TERM
