@@ -1,0 +1,1 @@
+test_lease_FAKES := 1
