@@ -691,7 +691,9 @@ static void presence_stopped(struct lease *l, enum leasefsm_stop_reason why, voi
 
 	(void)l;
 	c->api_ok = 0;
-	if (was)
+	if (was && why == LEASEFSM_STOP_RELEASED)
+		log_info(c->lg, "presence lease released", "lease", c->plase);
+	else if (was)
 		log_warn(c->lg, "presence lease not renewed in time: API lost", "lease", c->plase,
 			 "reason", leasefsm_stop_reason_str(why));
 	schedule_eval(c);
