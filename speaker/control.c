@@ -414,6 +414,15 @@ static int api_hold(const struct control *c, const struct svc *s)
 	       strcmp(lease_holder(s->el), c->node) == 0;
 }
 
+static uint64_t hash_holder(const char *h)
+{
+	uint64_t v = 1469598103934665603ull;
+
+	for (; *h != '\0'; h++)
+		v = (v ^ (unsigned char)*h) * 1099511628211ull;
+	return v;
+}
+
 /* The election changed under us: decide again (at once, or when svc_run() returns). */
 static void svc_changed(struct svc *s)
 {
@@ -625,6 +634,9 @@ static void svc_run(struct control *c, struct svc *s)
 			break;
 	}
 	s->in_run = 0;
+	/* What the election knows now, our own writes included: a watch event that only
+	 * confirms it changes nothing in the plan (lease_seen()). */
+	s->holder_seen = hash_holder(lease_holder(s->el));
 	if (wake == TAKEOVER_NEVER) {
 		loop_timer_stop(c->lp, &s->timer);
 		return;
@@ -658,7 +670,10 @@ static void warm_cb(struct loop_timer *t, void *arg)
 	if (c->synced)
 		evaluate(c);
 	lease_set_hold_off(c->ls, now_ms(c));
-	schedule_eval(c);
+	/* The takeover rules' wakes, now that free leases count from now (no new plan). */
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct svc *s = c->by_key[b]; s != NULL; s = s->next)
+			svc_run(c, s);
 }
 
 static void presence_started(struct lease *l, void *arg)
@@ -1274,15 +1289,6 @@ static void track_lease(const json_t *obj, void *arg)
 	(void)svc_get(c, sns, sname);
 }
 
-static uint64_t hash_holder(const char *h)
-{
-	uint64_t v = 1469598103934665603ull;
-
-	for (; *h != '\0'; h++)
-		v = (v ^ (unsigned char)*h) * 1099511628211ull;
-	return v;
-}
-
 /* Every Lease the set sees, after the election on it (if any) has acted on it. */
 static void lease_seen(const json_t *obj, int deleted, void *arg)
 {
@@ -1318,7 +1324,8 @@ static void lease_seen(const json_t *obj, int deleted, void *arg)
 	}
 	if (s == NULL)
 		return;
-	/* A new holder (or none) changes the plan: rank everyone again. */
+	/* A new holder (or none) changes the plan: rank everyone again. A renewal, or the echo
+	 * of our own write, does not. */
 	uint64_t h = hash_holder(deleted ? "" : rec.holder);
 	if (deleted || h != s->holder_seen)
 		schedule_eval(c);
