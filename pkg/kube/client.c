@@ -37,6 +37,13 @@ struct kube_client {
 	struct kube_request *reqs;	/* every live request */
 	struct kube_request *graveyard; /* cancelled while in_curl, freed afterwards */
 	unsigned inflight;
+	/*
+	 * Requests holding a curl handle, or promised one (at most max_connections), and those
+	 * waiting for one, oldest first: a curl handle costs some 20 KiB as soon as it is added,
+	 * so a burst of a thousand lease writes must not add a thousand at once.
+	 */
+	unsigned attached;
+	struct kube_request *queue, *queue_tail;
 	kube_request_observer observe;
 	void *observe_arg;
 };
@@ -64,7 +71,7 @@ struct kube_request {
 	kube_event_cb ev_cb;
 	void *arg;
 	json_t *items; /* LIST: items of the pages so far */
-	char *cont;    /* LIST: continue token for the next page */
+	char *cont; /* LIST: continue token for the next page */
 	struct watch_decoder *dec;
 	int cancelled;
 	int finishing;
@@ -72,6 +79,9 @@ struct kube_request {
 	int parked;    /* on the graveyard, to be freed once outside libcurl and callbacks */
 	int listed;    /* on c->reqs (or, parked, on c->graveyard) */
 	int in_event;  /* inside its event callback */
+	int slot;      /* counted in c->attached */
+	int queued;    /* on c->queue */
+	struct kube_request *qnext;
 	uint32_t watch_timeout_s;
 };
 
@@ -307,6 +317,47 @@ unsigned kube_client_inflight(const struct kube_client *c)
 
 /* --- requests --- */
 
+static void on_admit(struct loop_timer *t, void *arg);
+
+static void unqueue(struct kube_request *req)
+{
+	struct kube_client *c = req->c;
+	struct kube_request **pp = &c->queue, *prev = NULL;
+	if (!req->queued)
+		return;
+	while (*pp && *pp != req) {
+		prev = *pp;
+		pp = &(*pp)->qnext;
+	}
+	if (*pp) {
+		*pp = req->qnext;
+		if (c->queue_tail == req)
+			c->queue_tail = prev;
+	}
+	req->qnext = NULL;
+	req->queued = 0;
+}
+
+/* Gives req's place to the oldest waiting request; it attaches from the loop, not from here. */
+static void release_slot(struct kube_request *req)
+{
+	struct kube_client *c = req->c;
+	if (!req->slot)
+		return;
+	req->slot = 0;
+	c->attached--;
+	while (c->queue) {
+		struct kube_request *next = c->queue;
+		unqueue(next);
+		if (loop_timer_start_ns(c->lp, &next->wait, 0, 0, on_admit, next) == 0) {
+			next->slot = 1;
+			c->attached++;
+			return;
+		}
+		log_error(c->lg, "kube request: cannot arm a timer", "path", next->path);
+	}
+}
+
 static void detach_easy(struct kube_request *req)
 {
 	if (req->easy) {
@@ -316,6 +367,7 @@ static void detach_easy(struct kube_request *req)
 	}
 	curl_slist_free_all(req->hdrs);
 	req->hdrs = NULL;
+	release_slot(req);
 }
 
 static void unlink_req(struct kube_request *req, struct kube_request **head)
@@ -333,6 +385,7 @@ static void req_free(struct kube_request *req)
 {
 	struct kube_client *c = req->c;
 	loop_timer_stop(c->lp, &req->wait);
+	unqueue(req);
 	detach_easy(req);
 	if (req->listed)
 		unlink_req(req, req->parked ? &c->graveyard : &c->reqs);
@@ -583,11 +636,39 @@ static int add_header(struct kube_request *req, const char *h)
 	return 0;
 }
 
+static void attach(struct kube_request *req);
+
+/* The rate limiter let req go: it attaches now if a place is free, else it waits its turn. */
 static void on_wait(struct loop_timer *t, void *arg)
 {
 	struct kube_request *req = arg;
 	struct kube_client *c = req->c;
 	(void)t;
+	if (c->attached >= c->o.max_connections) {
+		req->queued = 1;
+		req->qnext = NULL;
+		if (c->queue_tail)
+			c->queue_tail->qnext = req;
+		else
+			c->queue = req;
+		c->queue_tail = req;
+		return;
+	}
+	req->slot = 1;
+	c->attached++;
+	attach(req);
+}
+
+static void on_admit(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	attach(arg);
+}
+
+/* Builds req's curl handle and hands it to libcurl; req holds a place (slot). */
+static void attach(struct kube_request *req)
+{
+	struct kube_client *c = req->c;
 	CURL *e = curl_easy_init();
 	if (!e) {
 		fail_now(req, KUBE_ERR_NOMEM, "cannot create a curl handle");

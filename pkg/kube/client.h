@@ -79,7 +79,8 @@ struct kube_client_opts {
 	uint32_t backoff_base_ms; /* 0: 200 */
 	uint32_t backoff_max_ms;  /* 0: 10000 */
 	/*
-	 * Connections to the server at most (0: 64); more requests wait in libcurl for one.
+	 * Requests handed to libcurl at once, so connections to the server at most (0: 64);
+	 * more requests wait in the client, in order, without a curl handle.
 	 * Over HTTP/2 one connection carries everything; over HTTP/1.1 each open watch holds
 	 * one for its whole life, so this must exceed the number of watches.
 	 */

@@ -390,12 +390,13 @@ class KubeTest(unittest.TestCase):
 class Candidate:
     """A running l2lb-lease: commands go to its stdin, transitions come back as lines."""
 
-    def __init__(self, sim, identity, names, lease_ms, renew_ms, retry_ms, ns="default"):
+    def __init__(self, sim, identity, names, lease_ms, renew_ms, retry_ms, ns="default",
+                 extra=()):
         self.identity = identity
         self.proc = subprocess.Popen(
             [LEASE, "--kubeconfig", sim.kubeconfig, "-n", ns, "--identity", identity,
              "--lease-ms", str(lease_ms), "--renew-ms", str(renew_ms), "--retry-ms",
-             str(retry_ms), "--log-level", "info"] + list(names),
+             str(retry_ms), "--log-level", "info"] + list(extra) + list(names),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.events = queue.Queue()
         self.log = []
@@ -480,6 +481,27 @@ class LeaseTest(unittest.TestCase):
             if c.proc.poll() is None:
                 c.proc.kill()
                 c.proc.wait()
+
+    def test_burst_waits_for_a_connection(self):
+        """Without a rate limit, 300 lease creations at once over HTTP/1.1 with a slow server
+        use at most the client's 64 connections (the rest wait their turn in the client,
+        without a curl handle each) and every one of them lands."""
+        self.sim.admin("POST", "faults", {"latencyMs": 100})
+        names = ["burst-%d" % i for i in range(300)]
+        a = Candidate(self.sim, "node-a", names, 60000, 40000, 2000, extra=("--qps", "0"))
+        self.cands.append(a)
+        most = 0
+        started = lambda: sum(1 for f in a.log if len(f) >= 2 and f[1] == "STARTED")
+
+        def all_started():
+            nonlocal most
+            _, _, st = self.sim.admin("GET", "stats")
+            most = max(most, st["openConnections"])
+            return started() == len(names)
+        H.wait_for(all_started, 60, interval=0.05, what="every lease led")
+        # 64 for requests, one for the informer's watch, one for this poll.
+        self.assertLessEqual(most, 66)
+        self.assertGreater(most, 8)  # they did go out in parallel
 
     def test_release_hands_over_within_retry_period(self):
         """A released lease is taken by the waiting candidate within one retry period."""
