@@ -10,6 +10,7 @@
 #include "mlb/mlb.h"
 #include "net/ifchoose.h"
 #include "speaker/eligibility.h"
+#include "speaker/keep.h"
 #include "speaker/leasename.h"
 #include "speaker/presence.h"
 #include "speaker/ranking.h"
@@ -1473,10 +1474,14 @@ struct control *control_new(struct loop *lp, struct log *lg, struct kube_client 
 		const struct kube_resource *r;
 		int own_ns;
 		int kind; /* 0 plain, 1 config */
+		const struct kube_keep
+			*keep; /* what to cache; NULL: all (config objects are few) */
 	} spec[INF_COUNT] = {
-		[INF_SERVICES] = { &res_services, 0, 0 }, [INF_SLICES] = { &res_slices, 0, 0 },
-		[INF_NODES] = { &res_nodes, 0, 0 },	  [INF_POOLS] = { &res_pools, 1, 1 },
-		[INF_ADVS] = { &res_advs, 1, 1 },
+		[INF_SERVICES] = { &res_services, 0, 0, keep_service },
+		[INF_SLICES] = { &res_slices, 0, 0, keep_slice },
+		[INF_NODES] = { &res_nodes, 0, 0, keep_node },
+		[INF_POOLS] = { &res_pools, 1, 1, NULL },
+		[INF_ADVS] = { &res_advs, 1, 1, NULL },
 	};
 	for (int i = 0; i < INF_COUNT; i++) {
 		struct informer_opts io = {
@@ -1488,6 +1493,9 @@ struct control *control_new(struct loop *lp, struct log *lg, struct kube_client 
 			.on_synced = on_synced,
 			.on_error = on_inf_error,
 			.arg = c,
+			.transform = spec[i].keep != NULL ? keep_transform : NULL,
+			.transform_arg = spec[i].keep,
+			.skip_same = spec[i].kind == 0,
 		};
 		c->inf[i] = informer_new(lp, lg, kc, &io);
 		if (c->inf[i] == NULL)

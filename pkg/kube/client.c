@@ -71,6 +71,8 @@ struct kube_request {
 	kube_event_cb ev_cb;
 	void *arg;
 	json_t *items; /* LIST: items of the pages so far */
+	json_t *(*transform)(const json_t *item, const void *arg); /* LIST: per item, or NULL */
+	const void *transform_arg;
 	char *cont; /* LIST: continue token for the next page */
 	struct watch_decoder *dec;
 	int cancelled;
@@ -816,7 +818,22 @@ static void page_done(struct kube_request *req, json_t *page)
 		fail_now(req, KUBE_ERR_NOMEM, "out of memory");
 		return;
 	}
-	if (json_is_array(items) && json_array_extend(req->items, items) < 0) {
+	size_t i;
+	json_t *item;
+	int bad = 0;
+	if (req->transform) {
+		json_array_foreach(items, i, item)
+		{
+			json_t *k = req->transform(item, req->transform_arg);
+			if (json_array_append_new(req->items, k ? k : json_incref(item)) < 0) {
+				bad = 1;
+				break;
+			}
+		}
+	} else if (json_is_array(items)) {
+		bad = json_array_extend(req->items, items) < 0;
+	}
+	if (bad) {
 		json_decref(page);
 		fail_now(req, KUBE_ERR_NOMEM, "out of memory");
 		return;
@@ -1085,6 +1102,10 @@ struct kube_request *kube_client_list(struct kube_client *c, const struct kube_r
 	}
 	req->done = cb;
 	req->arg = arg;
+	if (o) {
+		req->transform = o->transform;
+		req->transform_arg = o->transform_arg;
+	}
 	return submit(req);
 }
 

@@ -115,6 +115,13 @@ struct kube_list_opts {
 	const char *label_selector; /* NULL: all */
 	const char *field_selector;
 	unsigned limit; /* page size; 0: 500 */
+	/*
+	 * NULL, or applied to each item as its page arrives: the answer then carries what it
+	 * returned (a new reference; NULL, when out of memory, keeps the item), and each page is
+	 * freed before the next is asked for, so a large list never sits in memory whole.
+	 */
+	json_t *(*transform)(const json_t *item, const void *arg);
+	const void *transform_arg;
 };
 
 struct kube_watch_opts {

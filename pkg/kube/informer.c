@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/prune.h"
 #include "kube/ratelimit.h"
 
 struct informer {
@@ -165,24 +166,39 @@ static void later(struct informer *inf, loop_timer_cb cb, int fail)
 			  inf->o.resource->plural);
 }
 
-/* Stores obj (a new reference is taken) under its key and calls add or update. */
-static void upsert(struct informer *inf, const char *key, json_t *obj)
+/* What to cache of obj: a new reference (the whole object when there is no transform). */
+static json_t *kept(struct informer *inf, const json_t *obj)
+{
+	json_t *k = inf->o.transform ? inf->o.transform(obj, inf->o.transform_arg) : NULL;
+	return k != NULL ? k : json_incref((json_t *)obj);
+}
+
+/* Stores what to keep of obj (already kept from a list) under its key; calls add or update. */
+static void upsert(struct informer *inf, const char *key, json_t *obj, int listed)
 {
 	json_t *old = json_object_get(inf->cache, key);
 	if (old && strcmp(obj_rv(old), obj_rv(obj)) == 0 && *obj_rv(obj))
 		return; /* already delivered */
+	json_t *k = listed ? json_incref(obj) : kept(inf, obj);
+	int quiet = old && inf->o.transform && inf->o.skip_same && kube_same_but_version(old, k);
 	json_incref(old);
-	if (json_object_set(inf->cache, key, obj) < 0) {
+	if (json_object_set_new(inf->cache, key, k) < 0) {
 		json_decref(old);
 		log_error(inf->lg, "informer: out of memory caching an object", "object", key);
 		return;
 	}
+	if (quiet) {
+		inf->st.skipped_same++;
+		json_decref(old);
+		return;
+	}
+	k = json_object_get(inf->cache, key);
 	if (old) {
 		if (inf->o.on_update)
-			inf->o.on_update(old, obj, inf->o.arg);
+			inf->o.on_update(old, k, inf->o.arg);
 		json_decref(old);
 	} else if (inf->o.on_add) {
-		inf->o.on_add(obj, inf->o.arg);
+		inf->o.on_add(k, inf->o.arg);
 	}
 }
 
@@ -194,8 +210,10 @@ static void remove_key(struct informer *inf, const char *key, const json_t *fina
 		return;
 	json_incref(old);
 	json_object_del(inf->cache, key);
+	json_t *k = final ? kept(inf, final) : NULL;
 	if (inf->o.on_delete)
-		inf->o.on_delete(final ? final : old, inf->o.arg);
+		inf->o.on_delete(k ? k : old, inf->o.arg);
+	json_decref(k);
 	json_decref(old);
 }
 
@@ -232,7 +250,7 @@ static void list_done(const struct kube_error *err, json_t *list, void *arg)
 			continue;
 		}
 		json_object_set(seen, key, json_true());
-		upsert(inf, key, obj);
+		upsert(inf, key, obj, 1);
 	}
 	/* What the cache holds and the list did not: deleted while we were not watching. */
 	const char *k;
@@ -262,6 +280,8 @@ static void do_list(struct informer *inf)
 		.label_selector = inf->o.label_selector,
 		.field_selector = inf->o.field_selector,
 		.limit = inf->o.page_size,
+		.transform = inf->o.transform,
+		.transform_arg = inf->o.transform_arg,
 	};
 	inf->st.lists++;
 	inf->req = kube_client_list(inf->kc, inf->o.resource, inf->o.ns, &lo, list_done, inf);
@@ -280,7 +300,7 @@ static int watch_ev(const struct watch_event *ev, void *arg)
 	case WATCH_MODIFIED:
 		if (informer_key(ev->object, key, sizeof(key)) < 0)
 			break;
-		upsert(inf, key, ev->object);
+		upsert(inf, key, ev->object, 0);
 		set_rv(inf, ev->resource_version);
 		break;
 	case WATCH_DELETED:

@@ -26,6 +26,12 @@ typedef void (*informer_update_cb)(const json_t *old, const json_t *obj, void *a
 typedef void (*informer_delete_cb)(const json_t *obj, void *arg);
 typedef void (*informer_synced_cb)(void *arg);
 typedef void (*informer_error_cb)(const struct kube_error *err, void *arg);
+/*
+ * What to cache of an object (listed, or from a watch event, DELETED included) instead of the
+ * object itself: a new reference, or NULL when out of memory (the whole object is then cached).
+ * It must keep metadata.name, metadata.namespace and metadata.resourceVersion.
+ */
+typedef json_t *(*informer_transform_cb)(const json_t *obj, const void *arg);
 
 struct informer_opts {
 	const struct kube_resource *resource; /* borrowed, must outlive the informer */
@@ -38,6 +44,15 @@ struct informer_opts {
 	informer_synced_cb on_synced; /* once, after the first list was delivered */
 	informer_error_cb on_error;   /* each failed list or watch (it is retried anyway) */
 	void *arg;
+	/* NULL: cache whole objects. Handlers then only see what the transform kept. */
+	informer_transform_cb transform;
+	const void *transform_arg;
+	/*
+	 * With a transform: an update that changes nothing it kept but the resourceVersion is
+	 * cached without calling on_update (a Node's status heartbeat, say). Not for objects
+	 * whose resourceVersion a handler writes back (leases).
+	 */
+	int skip_same;
 	unsigned page_size;	  /* LIST limit; 0: 500 */
 	unsigned watch_timeout_s; /* 0: 300 (randomised +-10% like client-go) */
 	uint32_t backoff_base_ms; /* 0: 500 */
@@ -69,6 +84,7 @@ const char *informer_resource_version(const struct informer *inf);
 /* Counters for tests and metrics. */
 struct informer_stats {
 	uint64_t lists, watches, relists_gone, watch_errors, list_errors, events, bookmarks;
+	uint64_t skipped_same; /* updates not delivered (skip_same) */
 };
 void informer_get_stats(const struct informer *inf, struct informer_stats *out);
 

@@ -333,13 +333,14 @@ struct kube_request *kube_client_list(struct kube_client *c, const struct kube_r
 {
 	(void)r;
 	(void)ns;
-	(void)o;
 	json_t *items = json_array();
 	const char *k;
 	json_t *v;
 	json_object_foreach(srv.store, k, v)
 	{
-		json_array_append(items, v);
+		/* As the real client: the answer carries what the transform kept. */
+		json_t *t = o && o->transform ? o->transform(v, o->transform_arg) : NULL;
+		json_array_append_new(items, t ? t : json_incref(v));
 	}
 	char rv[32];
 	snprintf(rv, sizeof(rv), "%ld", srv.rv);

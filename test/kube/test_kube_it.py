@@ -314,6 +314,27 @@ class KubeTest(unittest.TestCase):
         self.assertEqual(out.splitlines(), ["slow/x %s" % rv(o)])
         self.assertIn("error=\"timeout: ", err)
 
+    def test_informer_transform_metadata_only(self):
+        """An informer with a transform caches only what it keeps, and an update that changes
+        nothing kept but the resourceVersion is not delivered: the data change below never
+        shows up, the label change right after it does."""
+        self.ns("tr")
+        a = self.cm("tr", "a")
+        kg = Kubeget(self.sim, "-n", "tr", "--metadata-only", "--watch", "configmaps")
+        try:
+            self.assertEqual(kg.expect(1), ["tr/a %s" % rv(a)])
+            d = self.cm_patch("tr", "a", "2")
+            code, _, b = self.sim.patch("/api/v1/namespaces/tr/configmaps/a",
+                                        {"metadata": {"labels": {"app": "x"}}})
+            self.assertEqual(code, 200, b)
+            self.assertLess(int(rv(d)), int(rv(b)))
+            self.assertEqual(kg.expect(1), ["MODIFIED tr/a %s" % rv(b)])
+            self.cm_delete("tr", "a")
+            line = kg.expect(1)[0]
+            self.assertTrue(line.startswith("DELETED tr/a "), line)
+        finally:
+            kg.stop()
+
     def test_label_selector_watch(self):
         """With a label selector the informer sees only matching objects: one that stops
         matching is deleted from its view, one that starts matching is added."""

@@ -4,6 +4,7 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/informer.h"
+#include "kube/prune.h"
 #include "log/log.h"
 #include "loop/loop.h"
 
@@ -32,6 +33,8 @@ static void usage(FILE *f)
 		"  -n, --namespace NS  only this namespace (default: all)\n"
 		"  -w, --watch         keep printing changes\n"
 		"  -l, --selector SEL  label selector\n"
+		"  --metadata-only     cache only name, namespace, resourceVersion and labels;\n"
+		"                      a change to anything else is not printed\n"
 		"  --qps N, --burst N  client-side rate limit (default 20, 30)\n"
 		"  --request-timeout-ms N  per request, retried for reads (default 30000)\n"
 		"  --log-level LEVEL   error, warn (default), info or debug\n"
@@ -49,6 +52,7 @@ struct kubeget {
 	char group[256], version[64], plural[256];
 	const char *want_plural, *want_group, *ns, *selector;
 	int watch;
+	int metadata_only;
 	int exit_code;
 	struct loop_signal sigint, sigterm;
 };
@@ -71,6 +75,17 @@ static const struct {
 	{ "ipaddresspools", "metallb.io", "v1beta1", 1 },
 	{ "l2advertisements", "metallb.io", "v1beta1", 1 },
 };
+
+static const struct kube_keep keep_md[] = {
+	{ "name", NULL },   { "namespace", NULL }, { "resourceVersion", NULL },
+	{ "labels", NULL }, { NULL, NULL },
+};
+static const struct kube_keep keep_top[] = { { "metadata", keep_md }, { NULL, NULL } };
+
+static json_t *keep_metadata(const json_t *obj, const void *arg)
+{
+	return kube_prune(obj, arg);
+}
 
 static void print_obj(const char *prefix, const json_t *obj)
 {
@@ -143,6 +158,9 @@ static void start(struct kubeget *g)
 		.on_synced = on_synced,
 		.on_error = on_list_error,
 		.arg = g,
+		.transform = g->metadata_only ? keep_metadata : NULL,
+		.transform_arg = keep_top,
+		.skip_same = g->metadata_only,
 	};
 	g->inf = informer_new(g->lp, g->lg, g->kc, &o);
 	if (!g->inf) {
@@ -269,6 +287,7 @@ int main(int argc, char *argv[])
 		{ "request-timeout-ms", required_argument, NULL, 't' },
 		{ "service-account-dir", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "metadata-only", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kubeget g;
@@ -295,6 +314,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'w':
 			g.watch = 1;
+			break;
+		case 'M':
+			g.metadata_only = 1;
 			break;
 		case 'l':
 			g.selector = optarg;
