@@ -634,17 +634,23 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 	start_observability(sp, ko->metrics_addr);
 	http_server_set_ready(sp->http, 0, "informers not synced or presence lease not yet held");
 	snprintf(ua, sizeof(ua), "l2lb-speaker/%s", L2LB_VERSION);
-	struct kube_client_opts co = { .user_agent = ua, .qps = ko->qps, .burst = (int)ko->burst };
+	/* Connections: over HTTP/1.1 each one costs its TLS state and libcurl's buffers (some
+	 * 60 KiB); the informers' six watches hold one each, writes share the rest. */
+	struct kube_client_opts co = {
+		.user_agent = ua, .qps = ko->qps, .burst = (int)ko->burst, .max_connections = 16
+	};
 	sp->kc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &co);
 	/* Service lease writes: their own limiter; a hung write is given up well before the
 	 * renew deadline so it can be retried. */
 	struct kube_client_opts lo = co;
+	lo.max_connections = 8;
 	lo.timeout_ms = (uint32_t)(ko->s_renew / 2 < 5000 ? ko->s_renew / 2 : 5000);
 	sp->lc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &lo);
 	/* The presence lease: a few writes a second, never queued behind anything; an answer
 	 * later than the renew deadline is no answer at all. */
 	struct kube_client_opts po = { .user_agent = ua,
 				       .qps = -1,
+				       .max_connections = 2,
 				       .timeout_ms = (uint32_t)ko->p_renew };
 	sp->pc = kube_client_new(sp->lp, sp->lg, sp->kcfg, &po);
 	if (sp->kc == NULL || sp->lc == NULL || sp->pc == NULL)
