@@ -31,6 +31,8 @@ static const double RECONCILE_BUCKETS[] = { 0.00005, 0.0001, 0.00025, 0.0005, 0.
 struct ctl_metrics {
 	struct metric_family *in_use, *total, *allocs, *failures, *latency, *api, *relists,
 		*restarts;
+	/* MetalLB's k8s client metrics. */
+	struct metric_family *updates, *update_errors, *config_loaded, *config_stale;
 };
 
 struct controller {
@@ -46,12 +48,13 @@ struct controller {
 	struct mlb_config *cfg;
 
 	bool acting;
-	bool restored;	   /* allocations rebuilt since we became acting */
-	uint64_t epoch;	   /* bumped when acting stops: answers to older writes are dropped */
-	json_t *svc_state; /* "ns/name" -> {busy, again, fail, warned, tries} */
-	json_t *problems;  /* "Kind/ns/name" -> the problem message last reported */
-	json_t *pool_defs; /* pool name -> {spec, labels} as last built: what a change changed */
-	json_t *adv_defs;  /* the same for L2Advertisements */
+	bool restored;	    /* allocations rebuilt since we became acting */
+	bool config_loaded; /* a configuration was built from synced informers */
+	uint64_t epoch;	    /* bumped when acting stops: answers to older writes are dropped */
+	json_t *svc_state;  /* "ns/name" -> {busy, again, fail, warned, tries} */
+	json_t *problems;   /* "Kind/ns/name" -> the problem message last reported */
+	json_t *pool_defs;  /* pool name -> {spec, labels} as last built: what a change changed */
+	json_t *adv_defs;   /* the same for L2Advertisements */
 
 	struct loop_timer config_timer;
 	struct loop_timer pool_timer;
@@ -254,6 +257,8 @@ static void retry_later(struct svc_write *w, const char *why)
 		json_object_set_new(s, "tries", json_integer(tries));
 	uint64_t delay = 500ULL << (tries < 6 ? tries : 6);
 	char buf[32];
+	if (c->m.update_errors != NULL)
+		metric_inc(metric_family_solo(c->m.update_errors));
 	log_warn(c->lg, "service write failed; will retry", "service", w->key, "error", why,
 		 "retry_ms", log_fmt(buf, sizeof(buf), "%llu", (unsigned long long)delay));
 	workqueue_add_after(c->wq, w->key, delay);
@@ -711,6 +716,7 @@ static struct mlb_config *rebuild_config(struct controller *c)
 	}
 	struct mlb_config *old = c->cfg;
 	c->cfg = cfg;
+	c->config_loaded = true;
 	char n1[32], n2[32];
 	log_info(c->lg, "configuration loaded", "pools",
 		 log_fmt(n1, sizeof(n1), "%zu", mlb_config_npools(cfg)), "l2advertisements",
@@ -922,6 +928,16 @@ void controller_update_metrics(struct controller *c)
 	informer_metrics(c, c->pool_inf, "ipaddresspools");
 	informer_metrics(c, c->adv_inf, "l2advertisements");
 	informer_metrics(c, c->ns_inf, "namespaces");
+	const struct informer *infs[4] = { c->svc_inf, c->pool_inf, c->adv_inf, c->ns_inf };
+	double events = 0;
+	for (int i = 0; i < 4; i++) {
+		struct informer_stats st;
+		informer_get_stats(infs[i], &st);
+		events += (double)st.events;
+	}
+	counter_to(metric_family_solo(c->m.updates), events);
+	metric_set(metric_family_solo(c->m.config_loaded), c->config_loaded ? 1 : 0);
+	metric_set(metric_family_solo(c->m.config_stale), mlb_config_nproblems(c->cfg) > 0 ? 1 : 0);
 }
 
 static void metrics_tick(struct loop_timer *t, void *arg)
@@ -957,7 +973,20 @@ static int register_metrics(struct controller *c, struct metrics *reg)
 				&m->relists) != METRIC_OK ||
 	    metrics_add_counter(reg, "l2lb_controller_watch_restarts_total",
 				"Watches started after the first, by resource.", "resource",
-				&m->restarts) != METRIC_OK)
+				&m->restarts) != METRIC_OK ||
+	    metrics_add_counter(reg, "metallb_k8s_client_updates_total",
+				"Kubernetes object updates (watch events) processed.", NULL,
+				&m->updates) != METRIC_OK ||
+	    metrics_add_counter(reg, "metallb_k8s_client_update_errors_total",
+				"Service status or annotation writes the API refused (retried).",
+				NULL, &m->update_errors) != METRIC_OK ||
+	    metrics_add_gauge(reg, "metallb_k8s_client_config_loaded_bool",
+			      "1 once the configuration was loaded from the synced informers.",
+			      NULL, &m->config_loaded) != METRIC_OK ||
+	    metrics_add_gauge(reg, "metallb_k8s_client_config_stale_bool",
+			      "1 while an IPAddressPool or L2Advertisement is refused (its latest "
+			      "version is not in effect).",
+			      NULL, &m->config_stale) != METRIC_OK)
 		return -1;
 	kube_client_set_observer(c->kc, observe_request, c);
 	return loop_timer_start(c->lp, &c->metrics_timer, METRICS_PERIOD_MS, METRICS_PERIOD_MS,

@@ -31,6 +31,10 @@
  *   l2lb_controller_api_requests_total{verb,code}    API requests answered (code 0: none came)
  *   l2lb_controller_watch_relists_total{resource}    lists after the first (relists)
  *   l2lb_controller_watch_restarts_total{resource}   watches after the first (restarts)
+ *   metallb_k8s_client_updates_total                 watch events processed
+ *   metallb_k8s_client_update_errors_total           service writes the API refused (retried)
+ *   metallb_k8s_client_config_loaded_bool            1 once a configuration was built
+ *   metallb_k8s_client_config_stale_bool             1 while a pool or advertisement is refused
  * Pool gauges are those of the acting replica (a standby holds no allocations: none shown).
  */
 

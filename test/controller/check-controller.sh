@@ -357,6 +357,11 @@ if [ $HAVE_CURL = 1 ]; then
 	check "the service lists refused at start are counted with their code" \
 		grep -q '^l2lb_controller_api_requests_total{verb="list",code="500"} [1-9]' "$WORK/metrics.a"
 	check "this replica is the leader" grep -q '^l2lb_controller_acting 1' "$WORK/metrics.a"
+	check "metallb_k8s_client_config_loaded_bool 1" grep -q '^metallb_k8s_client_config_loaded_bool 1$' "$WORK/metrics.a"
+	check "metallb_k8s_client_config_stale_bool 1 while the overlapping pool is refused" \
+		grep -q '^metallb_k8s_client_config_stale_bool 1$' "$WORK/metrics.a"
+	check "metallb_k8s_client_updates_total counts watch events" \
+		grep -q '^metallb_k8s_client_updates_total [1-9]' "$WORK/metrics.a"
 else
 	t_skip "metrics against the test" "curl not found"
 fi
@@ -435,6 +440,8 @@ if [ $HAVE_CURL = 1 ]; then
 	wait_check "status write refused by the API: logged, retried" 20 grep -q 'service write failed; will retry.*default/flaky' "$WORK/a.log"
 	faults '{"errorRate":0}'
 	wait_check "... and written once the API accepts it" 30 sh -c "[ -n \"\$(kubectl get svc flaky -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" ]"
+	check "... each refusal counted in metallb_k8s_client_update_errors_total" \
+		[ "$(mval a metallb_k8s_client_update_errors_total)" -gt 0 ]
 else
 	t_skip "status write retried" "curl not found (kubesim fault injection)"
 fi
