@@ -111,7 +111,8 @@ for n in $BED_NODES; do
 done
 
 # --- three services: the leases held across the speakers sum to three ---
-for s in web web2 web3; do
+bed_service web Cluster PreferDualStack && bed_endpoints web $BED_NODES
+for s in web2 web3; do
 	bed_service "$s" Cluster SingleStack && bed_endpoints "$s" $BED_NODES
 done
 for s in web web2 web3; do
@@ -142,12 +143,12 @@ ctl_acting() {
 check "controller: /metrics says this replica acts" \
 	"$(http node1 $CTL_PORT /metrics | grep acting)" t_wait 10 ctl_acting
 
-# The controller's numbers: three addresses of the pool "lan" in use.
+# The controller's numbers: four addresses of the pool "lan" in use (web has two).
 in_use() {
 	[ "$(http node1 $CTL_PORT /metrics |
-		awk '$1 == "metallb_allocator_addresses_in_use_total{pool=\"lan\"}" { print $2 }')" = 3 ]
+		awk '$1 == "metallb_allocator_addresses_in_use_total{pool=\"lan\"}" { print $2 }')" = 4 ]
 }
-check "controller: metallb_allocator_addresses_in_use_total{pool=\"lan\"} is 3" \
+check "controller: metallb_allocator_addresses_in_use_total{pool=\"lan\"} is 4" \
 	"$(http node1 $CTL_PORT /metrics | grep addresses_in_use)" t_wait 10 in_use
 
 V4=$(bed_ingress web 0)
@@ -177,6 +178,30 @@ for n in $BED_NODES; do
 	check "$n, not the holder, has no $REQ" "it has $(metric "$n" "$REQ")" \
 		[ "$(http "$n" $SPK_PORT /metrics | grep -c "ip=\"$V4\"")" -eq 0 ]
 done
+
+# --- N neighbor solicitations for web's IPv6 address: N more seen, N advertisements sent ---
+V6=$(bed_ingress web 1)
+if [ -n "$V6" ]; then
+	REQ6="metallb_layer2_requests_received_total{ip=\"$V6\"}"
+	REP6="metallb_layer2_responses_sent_total{ip=\"$V6\"}"
+	r0=$(metric "$H" "$REQ6")
+	p0=$(metric "$H" "$REP6")
+	i=0 answered=0
+	while [ $i -lt $N ]; do # one NS each: ndisc6 stops at the first answer
+		nsx client ndisc6 -q -n -1 -r 1 -w 1000 "$V6" eth0 >/dev/null 2>&1 &&
+			answered=$((answered + 1))
+		i=$((i + 1))
+	done
+	t_wait 5 metric_ge "$H" "$REQ6" $((r0 + N))
+	r1=$(metric "$H" "$REQ6")
+	p1=$(metric "$H" "$REP6")
+	check "ndisc6: $N solicitations = $N more in $H's $REQ6" "went from $r0 to $r1" \
+		[ $((r1 - r0)) -eq $N ]
+	check "ndisc6: $N advertisements sent by $H (the client got $answered answers)" \
+		"responses went from $p0 to $p1" both_eq $((p1 - p0)) "$answered" $N
+else
+	t_fail "web has an IPv6 address" "status: $(kc get svc web -o jsonpath='{.status}' 2>&1)"
+fi
 
 # --- malformed frames: every one counted, one warning line per interface per 10 s ---
 bad_frames() { # bad_frames COUNT: ARP requests with hardware length 8, broadcast from the client
