@@ -1130,11 +1130,20 @@ static void plan_collect(struct svc *s, struct plan_ctx *x)
 		return;
 	struct leasefsm_record r;
 	/* The node that just released the lease (graceful stop, ineligible, an interface we
-	 * cannot see went down) is not a candidate for it: the next in line goes first. */
-	if (s->el != NULL && lease_observed(s->el, &r) && r.holder[0] == '\0')
-		for (size_t k = 0; k < x->c->nnodes; k++)
+	 * cannot see went down) is not a candidate for it: the next in line goes first. Unless
+	 * there is none: then it is the only node that may announce it (its endpoints came
+	 * back), and leaving it out would leave the address unanswered. */
+	if (s->el != NULL && lease_observed(s->el, &r) && r.holder[0] == '\0') {
+		size_t last = x->c->nnodes, others = 0;
+		for (size_t k = 0; k < x->c->nnodes; k++) {
 			if (strcmp(x->c->nodes[k].name, lease_leader(s->el)) == 0)
-				s->cand[k] = 0;
+				last = k;
+			else
+				others += s->cand[k] != 0;
+		}
+		if (last < x->c->nnodes && others > 0)
+			s->cand[last] = 0;
+	}
 	x->v[x->n] = s;
 	x->rs[x->n].key = s->key;
 	x->rs[x->n].holder = RANKING_NONE;

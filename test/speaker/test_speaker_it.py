@@ -270,6 +270,20 @@ class SpeakerTest(unittest.TestCase):
         self.cl.set_endpoints("loc", ["n3"])
         H.wait_for(lambda: announcers(self.speakers, ip) == ["n3"], 10, what="move to n3")
 
+    def test_only_node_announces_again_after_releasing(self):
+        """A holder that released its lease (its endpoints left) is not first in line for it
+        again, but when it is the only node that may announce, it does."""
+        ip = "192.0.2.31"
+        self.cl.add_service("back", ip, nodes=["n2"], local=True)
+        self.start()
+        self.assertEqual(self.one_holder(ip), "n2")
+        self.cl.set_endpoints("back", [])
+        H.wait_for(lambda: announcers(self.speakers, ip) == [], 10, what="n2 stops")
+        H.wait_for(lambda: self.cl.holders().get("back") == "", 10, what="the lease released")
+        self.cl.set_endpoints("back", ["n2"])
+        H.wait_for(lambda: announcers(self.speakers, ip) == ["n2"], 10,
+                   what="n2 announcing again")
+
     def test_node_selector_moves_address(self):
         ip = "192.0.2.40"
         self.cl.add_service("sel", ip)
