@@ -17,6 +17,8 @@ BED_CLIENT6=2001:db8::50
 BED_POOL4="192.0.2.200-192.0.2.219"
 BED_POOL6="2001:db8::200-2001:db8::21f"
 BED_TOKEN=l2lb-bed-token
+# Where the daemons keep leases, pools, advertisements and ServiceL2Status (a suite may set it).
+BED_NS=${BED_NS:-l2lb-system}
 
 bed_node_ip4() {
 	echo "192.0.2.1${1#node}"
@@ -144,7 +146,7 @@ bed_start_controller() {
 	_n=$1
 	shift
 	ip netns exec "$NS_PREFIX-$_n" "$L2LB_BUILD/bin/l2lb-controller" \
-		--kubeconfig "$BED_DIR/sim/kubeconfig" --namespace l2lb-system --metrics-addr '' "$@" \
+		--kubeconfig "$BED_DIR/sim/kubeconfig" --namespace "$BED_NS" --metrics-addr '' "$@" \
 		>>"$BED_DIR/controller-$_n.log" 2>&1 </dev/null &
 	echo $! >"$BED_DIR/controller-$_n.pid"
 }
@@ -154,7 +156,7 @@ bed_start_speaker() {
 	_n=$1
 	shift
 	ip netns exec "$NS_PREFIX-$_n" "$L2LB_BUILD/bin/l2lb-speaker" \
-		--kubeconfig "$BED_DIR/sim/kubeconfig" --node-name "$_n" --namespace l2lb-system \
+		--kubeconfig "$BED_DIR/sim/kubeconfig" --node-name "$_n" --namespace "$BED_NS" \
 		--metrics-addr '' "$@" >>"$BED_DIR/speaker-$_n.log" 2>&1 </dev/null &
 	echo $! >"$BED_DIR/speaker-$_n.pid"
 }
@@ -181,15 +183,21 @@ bed_service() {
 # bed_endpoints NAME NODE...: EndpointSlices (one per family) with a ready backend on each NODE,
 # as the EndpointSlice controller would write them; no NODE leaves the service without backends.
 bed_endpoints() {
-	_svc=$1
-	shift
+	bed_endpoints_in default "$@"
+}
+
+# bed_endpoints_in NAMESPACE NAME NODE...: the same for a service in another namespace.
+bed_endpoints_in() {
+	_ens=$1
+	_svc=$2
+	shift 2
 	for _fam in IPv4 IPv6; do
 		{
 			echo "apiVersion: discovery.k8s.io/v1"
 			echo "kind: EndpointSlice"
 			echo "metadata:"
 			echo "  name: $_svc-$(echo "$_fam" | tr A-Z a-z)"
-			echo "  namespace: default"
+			echo "  namespace: $_ens"
 			echo "  labels: {kubernetes.io/service-name: $_svc}"
 			echo "addressType: $_fam"
 			echo "ports: [{name: http, port: 8080, protocol: TCP}]"
@@ -211,7 +219,7 @@ bed_ingress() {
 
 # bed_holder NAME: the node the service's ServiceL2Status names (empty if none).
 bed_holder() {
-	kc get servicel2statuses -n l2lb-system \
+	kc get servicel2statuses -n "$BED_NS" \
 		-o 'jsonpath={range .items[*]}{.status.serviceName}{" "}{.status.node}{"\n"}{end}' \
 		2>/dev/null | awk -v s="$1" '$1 == s { print $2; exit }'
 }
@@ -229,22 +237,24 @@ bed_client_mac() {
 	nsx client ip neigh show "$1" | sed -nE 's/.*lladdr ([0-9a-f:]+).*/\1/p'
 }
 
-# bed_probe ADDR: asks for ADDR from the client as a LAN host would (arping for IPv4, ndisc6 for
-# IPv6) and prints each distinct MAC that answered, lowercase, one per line.
+# bed_probe ADDR [IFACE]: asks for ADDR from the client as a LAN host would (arping for IPv4,
+# ndisc6 for IPv6) on IFACE (eth0) and prints each distinct MAC that answered, lowercase, one per
+# line.
 bed_probe() {
 	case $1 in
-	*:*) nsx client ndisc6 -m -n -r 3 -w 500 "$1" eth0 2>&1 |
+	*:*) nsx client ndisc6 -m -n -r 3 -w 500 "$1" "${2:-eth0}" 2>&1 |
 		sed -nE 's/.*link-layer address: *([0-9A-Fa-f:]+).*/\1/p' ;;
-	*) nsx client arping -c 3 -w 3 -I eth0 "$1" 2>&1 |
+	*) nsx client arping -c 3 -w 3 -I "${2:-eth0}" "$1" 2>&1 |
 		sed -nE 's/.*\[([0-9A-Fa-f:]+)\].*/\1/p' ;;
 	esac | tr A-F a-f | sort -u
 }
 
-# bed_curl ADDR: what the client gets from http://ADDR/ (the name of the node that served it).
+# bed_curl ADDR [PORT]: what the client gets from http://ADDR:PORT/ (80; the name of the node that
+# served it).
 bed_curl() {
 	case $1 in
-	*:*) nsx client curl -s --max-time 2 "http://[$1]/" ;;
-	*) nsx client curl -s --max-time 2 "http://$1/" ;;
+	*:*) nsx client curl -s --max-time 2 "http://[$1]:${2:-80}/" ;;
+	*) nsx client curl -s --max-time 2 "http://$1:${2:-80}/" ;;
 	esac
 }
 
