@@ -651,6 +651,18 @@ void mlb_config_free(struct mlb_config *cfg)
 	free(cfg);
 }
 
+/* The public views point into the stores, which realloc moves: set them once the list is final. */
+static void publish_problems(struct mlb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nproblems; i++) {
+		struct problem_store *p = &cfg->problems[i];
+		p->pub.namespace = p->ns;
+		p->pub.name = p->name;
+		p->pub.field = p->field;
+		p->pub.message = p->message;
+	}
+}
+
 struct mlb_config *mlb_config_build(const json_t *const *pools, size_t npools,
 				    const json_t *const *advs, size_t nadvs)
 {
@@ -663,14 +675,36 @@ struct mlb_config *mlb_config_build(const json_t *const *pools, size_t npools,
 		mlb_config_free(cfg);
 		return NULL;
 	}
-	for (size_t i = 0; i < cfg->nproblems; i++) {
-		struct problem_store *p = &cfg->problems[i];
-		p->pub.namespace = p->ns;
-		p->pub.name = p->name;
-		p->pub.field = p->field;
-		p->pub.message = p->message;
-	}
+	publish_problems(cfg);
 	return cfg;
+}
+
+int mlb_config_add_problem(struct mlb_config *cfg, const struct mlb_problem *p, const char *note)
+{
+	char message[1200];
+	snprintf(message, sizeof(message), "%s%s", p->message, note != NULL ? note : "");
+	struct problem_store *np =
+		realloc(cfg->problems, (cfg->nproblems + 1) * sizeof(*cfg->problems));
+	if (np == NULL)
+		return -1;
+	cfg->problems = np;
+	struct problem_store *s = &np[cfg->nproblems];
+	s->pub.kind = p->kind;
+	s->ns = strdup(p->namespace != NULL ? p->namespace : "");
+	s->name = strdup(p->name != NULL ? p->name : "");
+	s->field = strdup(p->field != NULL ? p->field : "");
+	s->message = strdup(message);
+	if (s->ns == NULL || s->name == NULL || s->field == NULL || s->message == NULL) {
+		free(s->ns);
+		free(s->name);
+		free(s->field);
+		free(s->message);
+		publish_problems(cfg);
+		return -1;
+	}
+	cfg->nproblems++;
+	publish_problems(cfg);
+	return 0;
 }
 
 size_t mlb_config_nproblems(const struct mlb_config *cfg)

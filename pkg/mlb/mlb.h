@@ -19,6 +19,8 @@
  * object: an invalid IPAddressPool or L2Advertisement is left out of the configuration and
  * reported as a problem naming the object and the field, and every other object keeps working.
  * Overlapping pools: the pool created later (metadata.creationTimestamp, then name) is refused.
+ * The daemons build through pkg/mlb/lastgood, so an object that an edit made invalid keeps its
+ * last accepted version instead of being left out.
  *
  * Accepted as MetalLB accepts them: host bits in a CIDR (192.0.2.7/24 is 192.0.2.0/24), an
  * advertisement naming a pool that does not exist (it applies to no pool until one appears).
@@ -57,6 +59,11 @@ void mlb_config_free(struct mlb_config *cfg);
 
 size_t mlb_config_nproblems(const struct mlb_config *cfg);
 const struct mlb_problem *mlb_config_problem(const struct mlb_config *cfg, size_t i);
+
+/* Appends a copy of p, with note (may be NULL) added to its message, to cfg's problems; for
+ * pkg/mlb/lastgood, which reports the problems of one build in another. 0, or -1 out of memory
+ * (cfg unchanged). Pointers from mlb_config_problem() are invalidated. */
+int mlb_config_add_problem(struct mlb_config *cfg, const struct mlb_problem *p, const char *note);
 
 /*
  * True when an IPAddressPool of that name exists but was refused: the controller should keep

@@ -6,6 +6,7 @@
  */
 #include "ipam/ipam.h"
 #include "labels/labels.h"
+#include "mlb/lastgood.h"
 #include "mlb/mlb.h"
 
 #include <stdlib.h>
@@ -39,6 +40,22 @@ static void selector(const json_t *j)
 	labels_selector_free(s);
 }
 
+/* Two builds remembering the first: every object, then the list shifted by one, so objects of
+ * the same name meet other versions of themselves. Every kept object is reported. */
+static void lastgood(const json_t *const *pools, size_t np, const json_t *const *advs, size_t na)
+{
+	struct mlb_lastgood *lg = mlb_lastgood_new();
+	if (lg == NULL)
+		return;
+	struct mlb_config *a = mlb_lastgood_build(lg, pools, np, advs, na);
+	struct mlb_config *b = np > 0 ? mlb_lastgood_build(lg, pools + 1, np - 1, advs, na) : NULL;
+	if (b != NULL && mlb_lastgood_nkept(lg) > mlb_config_nproblems(b))
+		abort();
+	mlb_config_free(a);
+	mlb_config_free(b);
+	mlb_lastgood_free(lg);
+}
+
 /* [pools..., advertisements..., services...] split by each object's "kind". */
 static void config(const json_t *list)
 {
@@ -54,6 +71,7 @@ static void config(const json_t *list)
 		else if (np < 16)
 			pools[np++] = o;
 	}
+	lastgood(pools, np, advs, na);
 	struct mlb_config *cfg = mlb_config_build(pools, np, advs, na);
 	if (cfg == NULL)
 		return;
