@@ -6,6 +6,7 @@
 #include "kube/event.h"
 #include "kube/informer.h"
 #include "kube/workqueue.h"
+#include "mlb/lastgood.h"
 #include "mlb/mlb.h"
 
 #include <jansson.h>
@@ -46,6 +47,7 @@ struct controller {
 	struct event_recorder *events;
 	struct ipam *ip;
 	struct mlb_config *cfg;
+	struct mlb_lastgood *lastgood; /* an invalid edit keeps the object's last good version */
 
 	bool acting;
 	bool restored;	    /* allocations rebuilt since we became acting */
@@ -707,7 +709,11 @@ static struct mlb_config *rebuild_config(struct controller *c)
 	informer_foreach(c->adv_inf, collect, &advs);
 	/* Pools in age order, so that of two overlapping pools the older one stays. */
 	qsort(pools.v, pools.n, sizeof(const json_t *), reconcile_compare_age);
-	struct mlb_config *cfg = mlb_config_build(pools.v, pools.n, advs.v, advs.n);
+	if (c->lastgood == NULL)
+		c->lastgood = mlb_lastgood_new();
+	struct mlb_config *cfg = c->lastgood != NULL ? mlb_lastgood_build(c->lastgood, pools.v,
+									  pools.n, advs.v, advs.n)
+						     : NULL;
 	free(pools.v);
 	free(advs.v);
 	if (cfg == NULL) {
@@ -1070,6 +1076,7 @@ void controller_free(struct controller *c)
 	event_recorder_free(c->events);
 	ipam_free(c->ip);
 	mlb_config_free(c->cfg);
+	mlb_lastgood_free(c->lastgood);
 	json_decref(c->svc_state);
 	json_decref(c->problems);
 	json_decref(c->pool_defs);

@@ -7,6 +7,7 @@
 #include "kube/lease.h"
 #include "kube/leaseio.h"
 #include "kube/leasefsm.h"
+#include "mlb/lastgood.h"
 #include "mlb/mlb.h"
 #include "net/ifchoose.h"
 #include "speaker/eligibility.h"
@@ -125,6 +126,7 @@ struct control {
 	struct loop_timer eval_timer;	/* coalesced re-evaluation */
 	int config_dirty;
 	struct mlb_config *cfg;
+	struct mlb_lastgood *lastgood; /* an invalid edit keeps the object's last good version */
 	/* Graceful stop. */
 	int stopping;
 	struct loop_timer stop_timer;
@@ -827,7 +829,11 @@ static void rebuild_config(struct control *c)
 			pv[i] = json_array_get(pools, i);
 		for (size_t i = 0; i < na; i++)
 			av[i] = json_array_get(advs, i);
-		struct mlb_config *cfg = mlb_config_build(pv, np, av, na);
+		if (c->lastgood == NULL)
+			c->lastgood = mlb_lastgood_new();
+		struct mlb_config *cfg = c->lastgood != NULL
+						 ? mlb_lastgood_build(c->lastgood, pv, np, av, na)
+						 : NULL;
 		if (cfg != NULL) {
 			for (size_t i = 0; i < mlb_config_nproblems(cfg); i++)
 				log_debug(c->lg, "configuration object refused", "problem",
@@ -1540,6 +1546,7 @@ void control_free(struct control *c)
 	presence_free(c->presence);
 	event_recorder_free(c->rec);
 	mlb_config_free(c->cfg);
+	mlb_lastgood_free(c->lastgood);
 	free(c->nodes);
 	free(c->rn);
 	free(c->lb_class);

@@ -583,6 +583,33 @@ check "validation: the rest keeps working: a new service gets a lan address" "" 
 N=$(bed_holder ifdown)
 check "validation: ... and ifdown is still answered by $N" "" t_wait 10 answered $I "$N" eth1 80
 
+# An advertisement edited into an invalid one: its last good version keeps serving, in the
+# speakers and in the controller (pkg/mlb/lastgood), and the Event says so.
+kc apply -f - >/dev/null <<'BAD'
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: wire2, namespace: metallb-system}
+spec: {ipAddressPools: [wire2, wire2], interfaces: [eth1]}
+BAD
+check "validation: the edit of wire2 is refused" "" \
+	t_wait 20 refused L2Advertisement/wire2 "spec.ipAddressPools[1]: duplicate definition of \"wire2\"; serving its last accepted version"
+old=$(prime $I)
+check "validation: ... and its last good version keeps ifdown announced by $N (3 s)" "" \
+	stays ifdown "$N" $I "$old" 3
+check "validation: ... $N still answers $I" "" answered $I "$N" eth1 80
+
+# A pool edited into an invalid one: its services keep their addresses and stay announced.
+kc apply -f - >/dev/null <<'BAD'
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: wire2, namespace: metallb-system}
+spec: {addresses: [198.51.100.120-198.51.100.127, 198.51.100.124/30], autoAssign: false}
+BAD
+check "validation: the edit of pool wire2 (overlapping itself) is refused" "" \
+	t_wait 20 refused IPAddressPool/wire2 "serving its last accepted version"
+check "validation: ... ifdown keeps $I" "" ingress_is default ifdown $I
+check "validation: ... and $N still answers it" "" answered $I "$N" eth1 80
+
 echo
 echo "figures:"
 sed 's/^/  /' "$TMP/figures" 2>/dev/null
