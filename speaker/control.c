@@ -70,7 +70,7 @@ struct svc {
 	size_t nifx[MAX_ADDRS];
 	char ifnames[MAX_IFS][IF_NAME_MAX];
 	size_t nifnames;
-	int eligible, rank, outscored;
+	int eligible, rank, preempt;
 	int judged; /* cand and score hold this evaluation's view */
 	enum eligibility_reason why;
 	char uid[64];
@@ -540,7 +540,7 @@ static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
 		.now_ms = now,
 		.eligible = s->wanted && s->eligible && !c->stopping,
 		.rank = c->stopping ? -1 : s->rank,
-		.outscored = s->outscored,
+		.preempt = s->preempt,
 		.rank_step_ms = c->o.rank_step_ms,
 		.leading = lease_is_leading(s->el) || api_hold(c, s),
 		.names_us = names_us,
@@ -561,9 +561,7 @@ static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
 			  log_fmt((char[16]){ 0 }, 16, "%d", in.rank));
 	if (d == TAKEOVER_RELEASE && s->last != TAKEOVER_RELEASE) {
 		log_info(c->lg, "releasing", "service", s->key, "reason",
-			 !s->wanted	? "not announced by l2lb"
-			 : s->outscored ? "a preferred node is eligible"
-					: eligibility_reason_str(s->why));
+			 !s->wanted ? "not announced by l2lb" : eligibility_reason_str(s->why));
 		if (!c->stopping)
 			delete_status(c, s);
 	}
@@ -585,8 +583,10 @@ static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
 		lease_release(s->el);
 	}
 	if (out.declare_gone) {
-		log_info(c->lg, "holder's presence lease expired: taking over", "service", s->key,
-			 "holder", holder);
+		log_info(c->lg,
+			 in.holder_dead ? "holder's presence lease expired: taking over"
+					: "taking over from a holder with a lower preference score",
+			 "service", s->key, "holder", holder);
 		lease_holder_gone(s->el, holder);
 	}
 	set_announce(c, s, out.announce && (lease_is_leading(s->el) || api_hold(c, s)));
@@ -949,7 +949,7 @@ static void judge_service(struct control *c, struct svc *s, size_t self)
 
 	s->eligible = 0;
 	s->rank = -1;
-	s->outscored = 0;
+	s->preempt = 0;
 	s->why = ELIG_NO_ADVERTISEMENT;
 	s->nifnames = 0;
 	for (size_t i = 0; i < MAX_ADDRS; i++)
@@ -1017,10 +1017,13 @@ static void judge_service(struct control *c, struct svc *s, size_t self)
 			myscore = score;
 		}
 	}
-	/* A holder keeps its address unless a live eligible node is preferred over it. */
-	for (size_t k = 0; k < nn; k++)
-		if (k != self && rn[k].candidate && rn[k].score > myscore)
-			s->outscored = 1;
+	/* A holder keeps its address unless a node that scores higher takes it: that node is us
+	 * when we are eligible (we see our own links) and the live holder scores lower. */
+	const char *holder = s->el != NULL ? lease_holder(s->el) : "";
+	for (size_t k = 0; s->eligible && holder[0] != '\0' && k < nn; k++)
+		if (k != self && strcmp(c->nodes[k].name, holder) == 0 && c->nodes[k].live &&
+		    myscore > rn[k].score)
+			s->preempt = 1;
 	/* We rank ourselves as live: our own presence is the API's problem, not ours. */
 	rn[self].candidate = s->eligible;
 	if (s->capnodes < nn) {

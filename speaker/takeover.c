@@ -36,7 +36,7 @@ enum takeover_decision takeover_decide(const struct takeover_input *in, struct t
 	memset(out, 0, sizeof(*out));
 	out->wake_ms = TAKEOVER_NEVER;
 
-	if ((in->leading || in->names_us) && (!in->eligible || in->outscored)) {
+	if ((in->leading || in->names_us) && !in->eligible) {
 		out->release = 1;
 		return TAKEOVER_RELEASE;
 	}
@@ -60,7 +60,7 @@ enum takeover_decision takeover_decide(const struct takeover_input *in, struct t
 		else
 			out->delay_ms = in->rank * step;
 		int64_t free_at = in->free_since;
-		if (in->held_by_other && in->holder_dead) {
+		if (in->held_by_other && (in->holder_dead || in->preempt)) {
 			out->declare_gone = 1;
 			free_at = in->now_ms;
 		}

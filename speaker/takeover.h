@@ -8,9 +8,12 @@
  *     expired, or its holder's presence lease expired (then it is declared gone at once, which
  *     makes failover as fast as the presence lease, whatever the ownership lease's timings);
  *     rank r tries r * rank_step_ms after the lease became free;
- *   - a holder keeps it while eligible (sticky), unless a live eligible node scores higher on
- *     preferredNodeSelectors (outscored), or it became ineligible: then it stops answering
- *     and releases at once;
+ *   - a holder keeps it while eligible (sticky), and releases it at once (having stopped
+ *     answering) when it became ineligible;
+ *   - a candidate that scores higher on preferredNodeSelectors than the live holder takes the
+ *     lease from it (preempt): only the node that would announce knows it can (its own links),
+ *     so the preferred node acts and the holder yields when it sees the lease taken, rather
+ *     than a holder releasing to a node it merely assumes able;
  *   - a node that answered but no longer leads (taken by another, renew deadline) stops
  *     answering at once;
  *   - a holder whose own presence lease is not renewed within its deadline (API lost) keeps
@@ -37,9 +40,9 @@ const char *takeover_decision_str(enum takeover_decision d);
 
 struct takeover_input {
 	int64_t now_ms;
-	int eligible;  /* eligibility_evaluate() == ELIG_OK for this node */
-	int rank;      /* ranking_rank() of this node, -1 when not a candidate */
-	int outscored; /* a live eligible node scores higher than we do */
+	int eligible; /* eligibility_evaluate() == ELIG_OK for this node */
+	int rank;     /* ranking_rank() of this node, -1 when not a candidate */
+	int preempt;  /* a candidate scoring higher than the live holder: take it from it */
 	int64_t rank_step_ms;
 	/* From the service's leasefsm: */
 	int leading;	    /* leasefsm_is_leading() */

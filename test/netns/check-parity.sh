@@ -482,6 +482,20 @@ check "link up again: $N keeps ifdown, $H does not take it back (5 s, no GARP)" 
 	stays ifdown "$N" $I "$old" 5
 check "link up again: $N alone answers $I" "" t_wait 10 answered $I "$N" eth1 80
 
+# The same with an interface chosen by subnet (expensive-edge names none): dns is answered on
+# lan2 by node3 (edge, rack-1) once node3 is an edge node again; node3's eth1 goes down and
+# node2, the other edge node, takes it. When the link comes back node3 outscores node2 (80 to
+# 20), so the address goes back: preferred nodes win over sticky holding, as MetalLB's do.
+D=198.51.100.200
+check "link down, subnet-chosen interface: node3 (rack-1) announces dns again" "" \
+	t_wait 20 holder_is dns node3
+old=$(prime $D)
+ip -n "$NS_PREFIX-node3" link set eth1 down
+moved dns $D "$old" node2 "link down (interface chosen by subnet) on node3" eth1
+old=$(prime $D)
+ip -n "$NS_PREFIX-node3" link set eth1 up
+moved dns $D "$old" node3 "link up again on node3, which scores higher" eth1
+
 # ======== 4. what a MetalLB user reads: printer columns, pool status, validation ========
 
 # kubectl get shows MetalLB's columns, filled from what the daemons wrote.

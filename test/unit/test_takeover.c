@@ -144,16 +144,26 @@ static const struct {
 	  0,
 	  0,
 	  N },
-	{ "holder outscored by preference: release",
-	  { .leading = 1, .names_us = 1, .outscored = 1, .announcing = 1 },
-	  S_LEAD | S_NAMES | S_OUT | S_ANN,
-	  TAKEOVER_RELEASE,
-	  0,
+	{ "a candidate scoring higher than the live holder takes the lease from it at once",
+	  { .held_by_other = 1, .preempt = 1 },
+	  S_OTHER | S_OUT,
+	  TAKEOVER_ACQUIRE,
 	  0,
 	  1,
 	  0,
+	  1,
 	  0,
 	  N },
+	{ "...ranked second among such candidates, it waits its turn",
+	  { .held_by_other = 1, .preempt = 1, .rank = 1 },
+	  S_OTHER | S_OUT | S_RANK,
+	  TAKEOVER_WAIT,
+	  0,
+	  1,
+	  0,
+	  1,
+	  200,
+	  1200 },
 	{ "holder became ineligible: release at once",
 	  { .leading = 1, .names_us = 1, .eligible = 0, .rank = -1, .announcing = 1 },
 	  S_LEAD | S_NAMES | S_ELIG | S_RANK | S_ANN,
@@ -258,7 +268,7 @@ START_TEST(test_rules)
 	if (s & S_RANK)
 		in.rank = d->rank;
 	if (s & S_OUT)
-		in.outscored = d->outscored;
+		in.preempt = d->preempt;
 	if (s & S_LEAD)
 		in.leading = d->leading;
 	if (s & S_NAMES)
