@@ -565,6 +565,13 @@ static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
 		if (!c->stopping)
 			delete_status(c, s);
 	}
+	/* Taken from us (a preferred node took over): our status goes too, also when the new
+	 * holder's delete of it overtook our create of it. */
+	if (d == TAKEOVER_STOP && s->last != TAKEOVER_STOP && s->status_ours && !c->stopping &&
+	    lease_held_by_other(s->el)) {
+		delete_status(c, s);
+		s->status_ours = 0;
+	}
 	if (d == TAKEOVER_SUSPEND && s->last != TAKEOVER_SUSPEND)
 		log_warn(c->lg, "not answering: API lost", "service", s->key, "why",
 			 s->wire_conflict ? "another node announces the address"
