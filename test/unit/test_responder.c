@@ -24,8 +24,7 @@ struct frame {
 	uint8_t b[256];
 	size_t n;
 	uint64_t at_ms;
-	uint64_t stamp_us; /* the kernel's arrival time: spacing is judged on it, not on when we
-			      woke */
+	uint64_t stamp_us; /* the kernel's arrival stamp, for spacing */
 };
 
 struct bed {
