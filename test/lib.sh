@@ -1,6 +1,9 @@
 # lib.sh: shared helpers for the script suites (test/*/check-*.sh). Source it, POSIX sh.
 #   t_ok NAME / t_fail NAME WHY / t_skip NAME WHY   count and print one test result
 #   t_summary                                        print "N passed, N failed, N skipped", exit 0/1
+#   t_check NAME WHY CMD...                          one result from CMD; on failure WHY, SEEN (a
+#                                                    predicate may set it) and t_failure_logs
+#   t_tail_logs FILE...                              the last lines of each non-empty FILE
 #   t_wait SECONDS CMD...                            poll CMD every 0.1 s until it succeeds or time is up
 #   kubesim_start DIR [ARGS...]                      start test/kubesim (kubesim-up.sh) on 127.0.0.1 over
 #                                                    HTTPS with a token; sets KUBECONFIG, KUBESIM_URL,
@@ -24,6 +27,29 @@ t_fail() {
 t_skip() {
 	T_SKIP=$((T_SKIP + 1))
 	echo "skip $1: $2"
+}
+
+# A suite redefines t_failure_logs to print what explains a failure from the CI output alone.
+t_failure_logs() { :; }
+
+t_tail_logs() {
+	for _f in "$@"; do
+		[ -s "$_f" ] || continue
+		echo "    ---- last lines of ${_f##*/}"
+		tail -n 12 "$_f" | sed 's/^/    /'
+	done
+}
+
+t_check() {
+	_name=$1 _why=$2
+	shift 2
+	SEEN=
+	if "$@"; then
+		t_ok "$_name"
+	else
+		t_fail "$_name" "$_why${SEEN:+; saw $SEEN}"
+		t_failure_logs
+	fi
 }
 
 t_summary() {

@@ -38,23 +38,7 @@ ADMIN=$(sed -n 's/.* admin //p' "$work/sim/kubesim.log" | head -n 1)
 sed 's/^\( *token:\).*/\1 "rbac-ctl-token"/' "$KUBECONFIG" >"$work/ctl.kubeconfig"
 sed 's/^\( *token:\).*/\1 "rbac-spk-token"/' "$KUBECONFIG" >"$work/spk.kubeconfig"
 
-logs() {
-	for f in "$work"/*.log; do
-		[ -s "$f" ] || continue
-		echo "    ---- last lines of ${f##*/}"
-		tail -n 8 "$f" | sed 's/^/    /'
-	done
-}
-check() { # check NAME WHY-IF-FAILED CMD...
-	_name=$1 _why=$2
-	shift 2
-	if "$@"; then
-		t_ok "$_name"
-	else
-		t_fail "$_name" "$_why"
-		logs
-	fi
-}
+t_failure_logs() { t_tail_logs "$work"/*.log; }
 
 # What a user installs: every object of deploy/l2lb.yaml (the Deployment and DaemonSet are only
 # stored: kubesim runs no pods; the daemons below stand in for them).
@@ -152,14 +136,14 @@ for n in node1 node2 node3; do
 done
 
 service web
-check "web gets an address" "none in 20 s" t_wait 20 ingress web
-check "a speaker announces web" "no ServiceL2Status in 20 s" t_wait 20 has_holder web
+t_check "web gets an address" "none in 20 s" t_wait 20 ingress web
+t_check "a speaker announces web" "no ServiceL2Status in 20 s" t_wait 20 has_holder web
 service first tiny
-check "first gets the tiny pool's address" "none in 20 s" t_wait 20 ingress first
+t_check "first gets the tiny pool's address" "none in 20 s" t_wait 20 ingress first
 # Failures the controller records as Warning Events on "second": the pool is full, then a pool
 # that does not exist, full again, missing again; the repeat bumps the first Event (a patch).
 service second tiny
-check "second: the controller records an Event" "none in 10 s" \
+t_check "second: the controller records an Event" "none in 10 s" \
 	t_wait 10 seen "$CTL_USER" create events
 # failures N: the controllers have logged at least N allocation failures of "second" (each step
 # must be seen before the next, or the controller could skip one).
@@ -172,7 +156,7 @@ for p in nope tiny nope; do
 	n=$((n + 1))
 	t_wait 10 failures $n || t_fail "second: failure $n ($p) is seen" "$(tail -n 3 "$work"/controller-*.log)"
 done
-check "second: the repeat patches the Event" "no patch in 10 s" \
+t_check "second: the repeat patches the Event" "no patch in 10 s" \
 	t_wait 10 seen "$CTL_USER" patch events
 
 # A write conflict: the controller's status write for "racy" is held back 1.5 s while the
@@ -185,16 +169,16 @@ while [ $i -lt 40 ] && ! seen "$CTL_USER" get services; do
 	kubectl annotate svc racy touch=$i --overwrite >/dev/null
 	i=$((i + 1))
 done
-check "a status write that lost a conflict is re-read (get services)" "no get after $i edits" \
+t_check "a status write that lost a conflict is re-read (get services)" "no get after $i edits" \
 	seen "$CTL_USER" get services
 curl -s -X DELETE "$ADMIN/kubesim/faults" >/dev/null
-check "racy gets an address" "none in 20 s" t_wait 20 ingress racy
+t_check "racy gets an address" "none in 20 s" t_wait 20 ingress racy
 
 # Leader handover: the acting replica stops; the other takes the lease.
 leader=$(kubectl get lease l2lb-controller -n $NS -o 'jsonpath={.spec.holderIdentity}')
 [ -n "$leader" ] && stop controller "$leader" TERM
 service after-handover
-check "after the leader stops, the other replica assigns" "none in 20 s" \
+t_check "after the leader stops, the other replica assigns" "none in 20 s" \
 	t_wait 20 ingress after-handover
 start_controller "$leader"
 
@@ -212,14 +196,14 @@ holder_is() {
 }
 kubectl label node "$x" "$EXCL=" --overwrite >/dev/null
 kubectl label node "$h" "$EXCL=" --overwrite >/dev/null
-check "web moves to $o when $h is excluded" "held by '$(holder web)'" t_wait 20 holder_is "$o"
+t_check "web moves to $o when $h is excluded" "held by '$(holder web)'" t_wait 20 holder_is "$o"
 kubectl label node "$h" "$EXCL-" >/dev/null
 kubectl label node "$o" "$EXCL=" --overwrite >/dev/null
-check "web's holder announces it again: the repeat patches its Event" "no patch in 20 s" \
+t_check "web's holder announces it again: the repeat patches its Event" "no patch in 20 s" \
 	t_wait 20 seen "$SPK_USER" patch events
 kubectl label node "$o" "$EXCL-" >/dev/null
 kubectl label node "$x" "$EXCL-" >/dev/null
-check "web is back on $h" "held by '$(holder web)'" t_wait 20 holder_is "$h"
+t_check "web is back on $h" "held by '$(holder web)'" t_wait 20 holder_is "$h"
 
 # Speakers: the holder is stopped (leases released), then killed (leases expire), and restarted.
 h=$(holder web)
@@ -228,12 +212,12 @@ moved() {
 	_n=$(holder web)
 	[ -n "$_n" ] && [ "$_n" != "$h" ]
 }
-check "web moves after its holder's SIGTERM" "no other node holds it after 20 s" t_wait 20 moved
+t_check "web moves after its holder's SIGTERM" "no other node holds it after 20 s" t_wait 20 moved
 start_speaker "$h"
 h=$(holder web)
 if [ -n "$h" ] && [ -s "$work/speaker-$h.pid" ]; then
 	stop speaker "$h" KILL
-	check "web moves after its holder is killed" "no other node holds it after 20 s" t_wait 20 moved
+	t_check "web moves after its holder is killed" "no other node holds it after 20 s" t_wait 20 moved
 	start_speaker "$h"
 else
 	t_fail "web has a holder to kill" "holder '$h'"
@@ -247,25 +231,25 @@ is_holder() {
 	[ "$(holder "$1")" = "$2" ]
 }
 service loc "" Local node1
-check "Local: node1, the only node with a backend, announces loc" "holder '$(holder loc)'" \
+t_check "Local: node1, the only node with a backend, announces loc" "holder '$(holder loc)'" \
 	t_wait 20 is_holder loc node1
 service loc "" Local node2
-check "Local: loc follows its backend to node2" "still not node2 after 20 s" \
+t_check "Local: loc follows its backend to node2" "still not node2 after 20 s" \
 	t_wait 20 is_holder loc node2
 service loc "" Local node1
-check "Local: and back to node1" "still not node1 after 20 s" t_wait 20 is_holder loc node1
-check "node1's repeated Event is a patch" "no patch in 10 s" \
+t_check "Local: and back to node1" "still not node1 after 20 s" t_wait 20 is_holder loc node1
+t_check "node1's repeated Event is a patch" "no patch in 10 s" \
 	t_wait 10 seen "$SPK_USER" patch events
 stop speaker node1 KILL
 start_speaker node1
-check "a restarted speaker takes over its own ServiceL2Status (patch)" "no patch in 20 s" \
+t_check "a restarted speaker takes over its own ServiceL2Status (patch)" "no patch in 20 s" \
 	t_wait 20 seen "$SPK_USER" patch servicel2statuses
 
 # A deleted service: its ServiceL2Status and ownership lease are deleted.
 kubectl delete svc web >/dev/null
-check "web's ServiceL2Status is deleted with the service" "still there after 20 s" \
+t_check "web's ServiceL2Status is deleted with the service" "still there after 20 s" \
 	t_wait 20 no_status web
-check "web's ownership lease is deleted with the service" "no delete in 20 s" \
+t_check "web's ownership lease is deleted with the service" "no delete in 20 s" \
 	t_wait 20 seen "$SPK_USER" delete leases
 
 for f in "$work"/speaker-*.pid "$work"/controller-*.pid; do

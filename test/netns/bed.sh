@@ -87,6 +87,27 @@ status:
 EOF
 }
 
+# bed_suite_begin: what every bed suite does first. Skips (77) unless namespaces and the bed's
+# tools are here, makes TMP, and tears the bed down on any exit, also on interrupt.
+bed_suite_begin() {
+	ns_skip_unless_able
+	for _t in nft curl kubectl python3; do
+		command -v "$_t" >/dev/null 2>&1 || {
+			echo "skip: $_t is not installed"
+			echo "0 passed, 0 failed, 1 skipped"
+			exit 77
+		}
+	done
+	TMP=$(mktemp -d)
+	trap 'bed_down; rm -rf "$TMP"' EXIT
+	trap 'exit 1' INT TERM
+}
+
+# A failed check on the bed prints the daemons' last log lines.
+t_failure_logs() {
+	t_tail_logs "$BED_DIR"/controller-*.log "$BED_DIR"/speaker-*.log
+}
+
 bed_up() {
 	BED_DIR=$1
 	mkdir -p "$BED_DIR" || return 1

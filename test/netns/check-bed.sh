@@ -8,16 +8,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/bed.sh"
 
-ns_skip_unless_able
-for t in nft curl kubectl python3; do
-	command -v "$t" >/dev/null 2>&1 || {
-		echo "skip: $t is not installed"
-		exit 77
-	}
-done
-TMP=$(mktemp -d)
-trap 'bed_down; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+bed_suite_begin
 
 if bed_up "$TMP/bed"; then
 	t_ok "test bed comes up"

@@ -8,35 +8,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/bed.sh"
 
-ns_skip_unless_able
-for t in nft curl kubectl python3; do
-	command -v "$t" >/dev/null 2>&1 || {
-		echo "skip: $t is not installed"
-		exit 77
-	}
-done
-TMP=$(mktemp -d)
-trap 'bed_down; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-
-# logs: what a failure prints, so it can be understood from the CI output alone.
-logs() {
-	for f in "$BED_DIR"/controller-*.log "$BED_DIR"/speaker-*.log; do
-		[ -s "$f" ] || continue
-		echo "    ---- last lines of ${f##*/}"
-		tail -n 12 "$f" | sed 's/^/    /'
-	done
-}
-check() { # check NAME WHY-IF-FAILED CMD...
-	_name=$1 _why=$2
-	shift 2
-	if "$@"; then
-		t_ok "$_name"
-	else
-		t_fail "$_name" "$_why"
-		logs
-	fi
-}
+bed_suite_begin
 
 bed_up "$TMP/bed" || {
 	t_fail "test bed comes up" "see above"
@@ -65,7 +37,7 @@ answered_by_holder() {
 
 # --- dual-stack service: both families assigned and answered by one node ---
 bed_service web Cluster PreferDualStack && bed_endpoints web $BED_NODES
-check "dual-stack service gets an IPv4 and an IPv6 address" "status: $(kc get svc web -o jsonpath='{.status}' 2>&1)" \
+t_check "dual-stack service gets an IPv4 and an IPv6 address" "status: $(kc get svc web -o jsonpath='{.status}' 2>&1)" \
 	t_wait 20 bed_has_ingress web 1
 V4=$(bed_ingress web 0)
 V6=$(bed_ingress web 1)
@@ -73,13 +45,13 @@ case "$V4/$V6" in
 192.0.2.2[01][0-9]/2001:db8::2[01]?) t_ok "addresses come from the pool, IPv4 first ($V4, $V6)" ;;
 *) t_fail "addresses come from the pool, IPv4 first" "saw '$V4' and '$V6'" ;;
 esac
-check "a node announces web (ServiceL2Status)" "none after 20 s" t_wait 20 bed_has_holder web
+t_check "a node announces web (ServiceL2Status)" "none after 20 s" t_wait 20 bed_has_holder web
 for a in "$V4" "$V6"; do
 	if t_wait 10 answered_by_holder web "$a"; then
 		t_ok "$a: exactly one MAC answers, the holder's, and curl reaches its backend"
 	else
 		t_fail "$a: exactly one MAC answers, the holder's, and curl reaches its backend" "$SEEN"
-		logs
+		t_failure_logs
 	fi
 done
 
@@ -90,13 +62,13 @@ moved() {
 		new=$(bed_node_of_mac "$(bed_client_mac "$2")")
 		t_ok "$4: $2 moved to $new by GARP/NA in $ms ms"
 		echo "failover $4: $ms ms" >>"$TMP/figures"
-		check "$4: curl through $2 reaches $new" "curl said '$(bed_curl "$2")'" \
+		t_check "$4: curl through $2 reaches $new" "curl said '$(bed_curl "$2")'" \
 			t_wait 10 curl_is "$2" "$new"
-		check "$4: ServiceL2Status names $new" "it names '$(bed_holder "$1")'" \
+		t_check "$4: ServiceL2Status names $new" "it names '$(bed_holder "$1")'" \
 			t_wait 10 holder_is "$1" "$new"
 	else
 		t_fail "$4: $2 moves to another node by GARP/NA" "the client still has $3 after 15 s"
-		logs
+		t_failure_logs
 	fi
 }
 holder_is() {
@@ -125,7 +97,7 @@ old=$(prime "$V4")
 bed_signal speaker "$h" TERM
 rc=$BED_RC
 moved web "$V4" "$old" "SIGTERM of $h's speaker"
-check "SIGTERM: the speaker exits 0" "it exited $rc" [ "$rc" -eq 0 ]
+t_check "SIGTERM: the speaker exits 0" "it exited $rc" [ "$rc" -eq 0 ]
 bed_start_speaker "$h"
 
 # --- controller restart: nothing moves ---
@@ -133,7 +105,7 @@ before=$(kc get svc web -o jsonpath='{.status.loadBalancer.ingress[*].ip}')
 bed_signal controller node1 TERM
 bed_start_controller node1
 bed_service web2 Cluster SingleStack && bed_endpoints web2 $BED_NODES
-check "after a controller restart a new service still gets an address" "none in 20 s" \
+t_check "after a controller restart a new service still gets an address" "none in 20 s" \
 	t_wait 20 bed_has_ingress web2 0
 after=$(kc get svc web -o jsonpath='{.status.loadBalancer.ingress[*].ip}')
 if [ "$before" = "$after" ] && [ -n "$after" ]; then
@@ -162,20 +134,20 @@ probe_stays() { # three probes spread over the restarts' settling time
 		_i=$((_i + 1))
 	done
 }
-check "speaker restarts elsewhere: $h keeps web and keeps answering" \
+t_check "speaker restarts elsewhere: $h keeps web and keeps answering" \
 	"holder now '$(bed_holder web)', MACs '$(echo $(bed_probe "$V4"))'" probe_stays
 
 # --- externalTrafficPolicy: Local: only a node with a backend announces; the address follows it ---
 bed_service loc Local SingleStack && bed_endpoints loc node2
-check "Local: the service gets an address" "none in 20 s" t_wait 20 bed_has_ingress loc 0
+t_check "Local: the service gets an address" "none in 20 s" t_wait 20 bed_has_ingress loc 0
 L=$(bed_ingress loc 0)
-check "Local: node2, the only node with a backend, announces $L" "holder is '$(bed_holder loc)'" \
+t_check "Local: node2, the only node with a backend, announces $L" "holder is '$(bed_holder loc)'" \
 	t_wait 20 holder_is loc node2
-check "Local: node2 alone answers the client" "$SEEN" t_wait 10 answered_by_holder loc "$L"
+t_check "Local: node2 alone answers the client" "$SEEN" t_wait 10 answered_by_holder loc "$L"
 bed_endpoints loc node3
-check "Local: moving the backend to node3 moves the address" "holder is '$(bed_holder loc)'" \
+t_check "Local: moving the backend to node3 moves the address" "holder is '$(bed_holder loc)'" \
 	t_wait 20 holder_is loc node3
-check "Local: after the move node3 alone answers" "$SEEN" t_wait 10 answered_by_holder loc "$L"
+t_check "Local: after the move node3 alone answers" "$SEEN" t_wait 10 answered_by_holder loc "$L"
 
 # --- partition: the holder loses the API only; a peer takes over and the cut-off node stops
 # answering once it hears the new holder's GARP (default --api-loss=keep) ---
@@ -191,7 +163,7 @@ only_new() {
 	SEEN="MACs that answered: '$(echo $_m)'"
 	[ "$(echo "$_m" | wc -l)" -eq 1 ] && [ "$(bed_node_of_mac "$_m")" != "$h" ]
 }
-check "partition: the cut-off $h no longer answers; one MAC does" "$SEEN" t_wait 10 only_new
+t_check "partition: the cut-off $h no longer answers; one MAC does" "$SEEN" t_wait 10 only_new
 nsx "$h" nft delete table inet l2lb-e2e-cut
 
 # --- many services: IPv6 services from a second pool spread evenly and all answer ---
@@ -239,7 +211,7 @@ if t_wait 60 statuses; then
 	fi
 else
 	t_fail "many: all $MANY services are announced" "$(wc -l <"$TMP/held") of $MANY after 60 s"
-	logs
+	t_failure_logs
 fi
 unanswered=0
 for a in $(kc get svc -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.loadBalancer.ingress[0].ip}{"\n"}{end}' |

@@ -10,34 +10,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/bed.sh"
 
-ns_skip_unless_able
-for t in nft curl kubectl python3; do
-	command -v "$t" >/dev/null 2>&1 || {
-		echo "skip: $t is not installed"
-		exit 77
-	}
-done
-TMP=$(mktemp -d)
-trap 'bed_down; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-
-logs() {
-	for f in "$BED_DIR"/controller-*.log "$BED_DIR"/speaker-*.log; do
-		[ -s "$f" ] || continue
-		echo "    ---- last lines of ${f##*/}"
-		tail -n 12 "$f" | sed 's/^/    /'
-	done
-}
-check() { # check NAME WHY-IF-FAILED CMD...
-	_name=$1 _why=$2
-	shift 2
-	if "$@"; then
-		t_ok "$_name"
-	else
-		t_fail "$_name" "$_why"
-		logs
-	fi
-}
+bed_suite_begin
 
 # The endpoints as a LAN host (the client namespace) reaches them.
 SPK_PORT=7473
@@ -82,7 +55,7 @@ cut_api() {
 }
 cut_api node1
 bed_start_speaker node1 --metrics-addr ":$SPK_PORT"
-check "speaker: /readyz answers 503 while it cannot reach the API" \
+t_check "speaker: /readyz answers 503 while it cannot reach the API" \
 	"got '$HTTP_CODE' from /readyz" t_wait 10 code_is 503 node1 $SPK_PORT /readyz
 body=$(http node1 $SPK_PORT /readyz)
 i=0 not_ready=0
@@ -91,23 +64,23 @@ while [ $i -lt 10 ]; do # still not ready a second later: nothing flipped it ear
 	sleep 0.1
 	i=$((i + 1))
 done
-check "speaker: /readyz stays 503 before sync ($body)" "$not_ready of 10 probes were 503" \
+t_check "speaker: /readyz stays 503 before sync ($body)" "$not_ready of 10 probes were 503" \
 	[ "$not_ready" -eq 10 ]
-check "speaker: /healthz answers 200 before sync" "got '$HTTP_CODE'" \
+t_check "speaker: /healthz answers 200 before sync" "got '$HTTP_CODE'" \
 	code_is 200 node1 $SPK_PORT /healthz
 nsx node1 nft delete table inet l2lb-obs-cut
-check "speaker: /readyz turns 200 once the API answers" "got '$HTTP_CODE'" \
+t_check "speaker: /readyz turns 200 once the API answers" "got '$HTTP_CODE'" \
 	t_wait 30 code_is 200 node1 $SPK_PORT /readyz
-check "speaker: it logged 'caches synced' before it was ready" "no such line" \
+t_check "speaker: it logged 'caches synced' before it was ready" "no such line" \
 	grep -q 'msg="caches synced"' "$BED_DIR/speaker-node1.log"
 
 bed_start_controller node1 --metrics-addr ":$CTL_PORT"
 for n in node2 node3; do
 	bed_start_speaker "$n" --metrics-addr ":$SPK_PORT"
 done
-check "controller: /readyz turns 200" "got '$HTTP_CODE'" t_wait 20 code_is 200 node1 $CTL_PORT /readyz
+t_check "controller: /readyz turns 200" "got '$HTTP_CODE'" t_wait 20 code_is 200 node1 $CTL_PORT /readyz
 for n in $BED_NODES; do
-	check "$n: /readyz 200" "got '$HTTP_CODE'" t_wait 20 code_is 200 "$n" $SPK_PORT /readyz
+	t_check "$n: /readyz 200" "got '$HTTP_CODE'" t_wait 20 code_is 200 "$n" $SPK_PORT /readyz
 done
 
 # --- three services: the leases held across the speakers sum to three ---
@@ -116,7 +89,7 @@ for s in web2 web3; do
 	bed_service "$s" Cluster SingleStack && bed_endpoints "$s" $BED_NODES
 done
 for s in web web2 web3; do
-	check "$s is announced" "no ServiceL2Status in 30 s" t_wait 30 bed_has_holder "$s"
+	t_check "$s is announced" "no ServiceL2Status in 30 s" t_wait 30 bed_has_holder "$s"
 done
 leases_sum() {
 	_sum=0 LEASES=
@@ -133,14 +106,14 @@ leases_check() { # leases_check NAME
 	else
 		leases_sum
 		t_fail "$1" "held:$LEASES"
-		logs
+		t_failure_logs
 	fi
 }
 leases_check "l2lb_speaker_leases_held sums to 3 over the speakers"
 ctl_acting() {
 	http node1 $CTL_PORT /metrics | grep -qx 'l2lb_controller_acting 1'
 }
-check "controller: /metrics says this replica acts" \
+t_check "controller: /metrics says this replica acts" \
 	"$(http node1 $CTL_PORT /metrics | grep acting)" t_wait 10 ctl_acting
 
 # The controller's numbers: four addresses of the pool "lan" in use (web has two).
@@ -148,13 +121,13 @@ in_use() {
 	[ "$(http node1 $CTL_PORT /metrics |
 		awk '$1 == "metallb_allocator_addresses_in_use_total{pool=\"lan\"}" { print $2 }')" = 4 ]
 }
-check "controller: metallb_allocator_addresses_in_use_total{pool=\"lan\"} is 4" \
+t_check "controller: metallb_allocator_addresses_in_use_total{pool=\"lan\"} is 4" \
 	"$(http node1 $CTL_PORT /metrics | grep addresses_in_use)" t_wait 10 in_use
 
 V4=$(bed_ingress web 0)
 H=$(bed_holder web)
 ann="metallb_speaker_announced{ip=\"$V4\",node=\"$H\",protocol=\"layer2\",service=\"default/web\"}"
-check "$H: $ann is 1" "it is $(metric "$H" "$ann")" t_wait 10 metric_ge "$H" "$ann" 1
+t_check "$H: $ann is 1" "it is $(metric "$H" "$ann")" t_wait 10 metric_ge "$H" "$ann" 1
 
 # --- N arping requests from the client: N more requests seen, N replies sent ---
 N=5
@@ -166,16 +139,16 @@ got=$(nsx client arping -c $N -w $((N + 3)) -I eth0 "$V4" 2>&1 | sed -nE 's/^Rec
 t_wait 5 metric_ge "$H" "$REQ" $((r0 + N))
 r1=$(metric "$H" "$REQ")
 p1=$(metric "$H" "$REP")
-check "arping: $N requests sent = $N more in $H's $REQ" "went from $r0 to $r1" \
+t_check "arping: $N requests sent = $N more in $H's $REQ" "went from $r0 to $r1" \
 	[ $((r1 - r0)) -eq $N ]
 both_eq() { # both_eq A B WANT: A and B both equal WANT
 	[ "$1" -eq "$3" ] && [ "$2" -eq "$3" ]
 }
-check "arping: $N replies sent by $H (the client received ${got:-0})" \
+t_check "arping: $N replies sent by $H (the client received ${got:-0})" \
 	"responses went from $p0 to $p1" both_eq $((p1 - p0)) "${got:-0}" $N
 for n in $BED_NODES; do
 	[ "$n" = "$H" ] && continue
-	check "$n, not the holder, has no $REQ" "it has $(metric "$n" "$REQ")" \
+	t_check "$n, not the holder, has no $REQ" "it has $(metric "$n" "$REQ")" \
 		[ "$(http "$n" $SPK_PORT /metrics | grep -c "ip=\"$V4\"")" -eq 0 ]
 done
 
@@ -195,9 +168,9 @@ if [ -n "$V6" ]; then
 	t_wait 5 metric_ge "$H" "$REQ6" $((r0 + N))
 	r1=$(metric "$H" "$REQ6")
 	p1=$(metric "$H" "$REP6")
-	check "ndisc6: $N solicitations = $N more in $H's $REQ6" "went from $r0 to $r1" \
+	t_check "ndisc6: $N solicitations = $N more in $H's $REQ6" "went from $r0 to $r1" \
 		[ $((r1 - r0)) -eq $N ]
-	check "ndisc6: $N advertisements sent by $H (the client got $answered answers)" \
+	t_check "ndisc6: $N advertisements sent by $H (the client got $answered answers)" \
 		"responses went from $p0 to $p1" both_eq $((p1 - p0)) "$answered" $N
 else
 	t_fail "web has an IPv6 address" "status: $(kc get svc web -o jsonpath='{.status}' 2>&1)"
@@ -224,9 +197,9 @@ bad_frames 50
 t_wait 5 metric_ge "$H" "$DROP" $((d0 + 50))
 d1=$(metric "$H" "$DROP")
 w1=$(grep -c 'malformed frames dropped' "$BED_DIR/speaker-$H.log")
-check "50 malformed frames: $H counts 50 drops by reason drop_hlen" "went from $d0 to $d1" \
+t_check "50 malformed frames: $H counts 50 drops by reason drop_hlen" "went from $d0 to $d1" \
 	[ $((d1 - d0)) -eq 50 ]
-check "50 malformed frames: one warning line, not 50" "$((w1 - w0)) lines" [ $((w1 - w0)) -eq 1 ]
+t_check "50 malformed frames: one warning line, not 50" "$((w1 - w0)) lines" [ $((w1 - w0)) -eq 1 ]
 
 # --- SIGUSR1: one block with every address, its holder, interfaces and counters ---
 kill -USR1 "$(cat "$BED_DIR/speaker-$H.pid")"
@@ -234,7 +207,7 @@ dumped() {
 	grep -A8 'msg=state' "$BED_DIR/speaker-$H.log" |
 		grep -E "^    $V4 +default/web +$H +yes +eth0 +[0-9]+ +[0-9]+ +[0-9]+" >/dev/null
 }
-check "SIGUSR1: $H logs $V4 default/web $H yes eth0 and its counters" \
+t_check "SIGUSR1: $H logs $V4 default/web $H yes eth0 and its counters" \
 	"$(grep -A5 'msg=state' "$BED_DIR/speaker-$H.log" | tail -n 6)" t_wait 5 dumped
 
 # --- /healthz under a flood of ARP requests ---
@@ -265,10 +238,10 @@ done
 wait $FLOOD
 f1=$(metric "$H" "$FLOOD_REQ")
 echo "flood: $(cat "$TMP/flood") ARP requests sent in 4 s, $((f1 - f0)) seen by $H" >>"$TMP/figures"
-check "/healthz answered every probe during the flood ($healthy of $probes)" \
+t_check "/healthz answered every probe during the flood ($healthy of $probes)" \
 	"$healthy of $probes were 200" both_eq "$healthy" "$probes" "$probes"
-check "the flood lasted long enough to probe it" "$probes probes" [ "$probes" -ge 5 ]
-check "the flood was seen: $H counted $((f1 - f0)) requests" "none counted" [ $((f1 - f0)) -gt 100 ]
+t_check "the flood lasted long enough to probe it" "$probes probes" [ "$probes" -ge 5 ]
+t_check "the flood was seen: $H counted $((f1 - f0)) requests" "none counted" [ $((f1 - f0)) -gt 100 ]
 
 # --- failover: kill -9 of the holder; the new holder counts a takeover and its GARPs ---
 bed_signal speaker "$H" KILL
@@ -281,24 +254,24 @@ if t_wait 20 moved_from; then
 	t_ok "failover: web moved from $H to $NEW"
 	GARP="metallb_layer2_gratuitous_sent_total{ip=\"$V4\"}"
 	# The burst: a request-form and a reply-form GARP at 0, 1.1 and 2.2 s.
-	check "failover: $NEW counts its GARP burst for $V4 (6 frames)" \
+	t_check "failover: $NEW counts its GARP burst for $V4 (6 frames)" \
 		"$GARP is $(metric "$NEW" "$GARP")" t_wait 10 metric_ge "$NEW" "$GARP" 6
-	check "failover: $NEW counts a takeover" "l2lb_speaker_takeovers_total is 0" \
+	t_check "failover: $NEW counts a takeover" "l2lb_speaker_takeovers_total is 0" \
 		metric_ge "$NEW" l2lb_speaker_takeovers_total 1
-	check "failover: $NEW observed the lease-to-GARP delay" "no observation" \
+	t_check "failover: $NEW observed the lease-to-GARP delay" "no observation" \
 		metric_ge "$NEW" l2lb_speaker_garp_delay_seconds_count 1
 	changed() {
 		kc get events -n default -o \
 			'jsonpath={range .items[*]}{.involvedObject.name}{" "}{.reason}{" "}{.message}{"\n"}{end}' \
 			2>/dev/null | grep -q "^web announcingNodeChanged announcing node changed from \"$H\" to \"$NEW\""
 	}
-	check "failover: Event announcingNodeChanged from \"$H\" to \"$NEW\" on web" \
+	t_check "failover: Event announcingNodeChanged from \"$H\" to \"$NEW\" on web" \
 		"$(kc get events -n default 2>&1 | grep -i announc | tail -n 3)" t_wait 10 changed
 	d=$(http "$NEW" $SPK_PORT /metrics | sed -nE 's/^l2lb_speaker_garp_delay_seconds_sum (.*)/\1/p')
 	echo "lease-to-first-GARP delay on $NEW (sum of its observations): ${d:-?} s" >>"$TMP/figures"
 else
 	t_fail "failover: web moves to another node" "still '$(bed_holder web)' after 20 s"
-	logs
+	t_failure_logs
 fi
 leases_check "after the failover the leases held still sum to 3"
 
@@ -309,7 +282,7 @@ kc delete svc web3 >/dev/null
 gone() {
 	[ "$(http "$H3" $SPK_PORT /metrics | grep -c "ip=\"$W3\"")" -eq 0 ]
 }
-check "web3 deleted: $H3 has no series for $W3 any more" \
+t_check "web3 deleted: $H3 has no series for $W3 any more" \
 	"$(http "$H3" $SPK_PORT /metrics | grep "ip=\"$W3\"")" t_wait 20 gone
 
 # --- the speaker in --static mode serves the same endpoints ---
@@ -317,9 +290,9 @@ bed_signal speaker node3 TERM
 ip netns exec "$NS_PREFIX-node3" "$L2LB_BUILD/bin/l2lb-speaker" --static 198.51.100.7@eth0 \
 	--metrics-addr ":$SPK_PORT" >"$BED_DIR/static-node3.log" 2>&1 </dev/null &
 echo $! >"$BED_DIR/static-node3.pid"
-check "--static: /readyz 200 once 198.51.100.7 is answered on eth0" "got '$HTTP_CODE'" \
+t_check "--static: /readyz 200 once 198.51.100.7 is answered on eth0" "got '$HTTP_CODE'" \
 	t_wait 10 code_is 200 node3 $SPK_PORT /readyz
-check "--static: /metrics shows the address on eth0" "absent" t_wait 5 metric_ge node3 \
+t_check "--static: /metrics shows the address on eth0" "absent" t_wait 5 metric_ge node3 \
 	'l2lb_speaker_address_interfaces{ip="198.51.100.7"}' 1
 
 echo

@@ -16,38 +16,7 @@ set -u
 BED_NS=metallb-system
 . "$(dirname "$0")/bed.sh"
 
-ns_skip_unless_able
-for t in nft curl kubectl python3; do
-	command -v "$t" >/dev/null 2>&1 || {
-		echo "skip: $t is not installed"
-		echo "0 passed, 0 failed, 1 skipped"
-		exit 77
-	}
-done
-TMP=$(mktemp -d)
-trap 'bed_down; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-
-logs() {
-	for f in "$BED_DIR"/controller-*.log "$BED_DIR"/speaker-*.log; do
-		[ -s "$f" ] || continue
-		echo "    ---- last lines of ${f##*/}"
-		tail -n 12 "$f" | sed 's/^/    /'
-	done
-}
-# check NAME WHY-IF-FAILED CMD...: one result. WHY is expanded before CMD runs; a predicate that
-# leaves what it saw in SEEN has that printed too.
-check() {
-	_name=$1 _why=$2
-	shift 2
-	SEEN=
-	if "$@"; then
-		t_ok "$_name"
-	else
-		t_fail "$_name" "$_why${SEEN:+; saw $SEEN}"
-		logs
-	fi
-}
+bed_suite_begin
 
 bed_up "$TMP/bed" || {
 	t_fail "test bed comes up" "see above"
@@ -92,7 +61,7 @@ kc label node node3 node-role.kubernetes.io/edge= topology.kubernetes.io/zone=ra
 kc create namespace metallb-system >/dev/null
 kc create namespace team-a >/dev/null
 kc apply -f "$L2LB_TOP/deploy/crds/" >/dev/null && t_wait 10 kc get ipaddresspools.metallb.io -A
-check "the MetalLB fixture applies unchanged" "$(kc apply -f "$L2LB_TOP/test/fixtures/metallb-config.yaml" 2>&1 | tail -n 3)" \
+t_check "the MetalLB fixture applies unchanged" "$(kc apply -f "$L2LB_TOP/test/fixtures/metallb-config.yaml" 2>&1 | tail -n 3)" \
 	kc get svc -n team-a api
 for s in web dns legacy; do
 	bed_endpoints "$s" $BED_NODES
@@ -196,16 +165,16 @@ moved() {
 	if _ms=$(bed_wait_moved "$2" "$3" 15000); then
 		_new=$(bed_client_mac "$2")
 		_want=$(mac "$4" "${6:-eth0}")
-		check "$5: the client's entry for $2 moved to $4 by GARP/NA ($_ms ms)" \
+		t_check "$5: the client's entry for $2 moved to $4 by GARP/NA ($_ms ms)" \
 			"it moved to $_new, $4's MAC is $_want" [ "$_new" = "$_want" ]
 		echo "$5: $_ms ms to the new holder's GARP (counted once the change was applied)" >>"$TMP/figures"
-		check "$5: ServiceL2Status names $4" "it names '$(bed_holder "$1")'" \
+		t_check "$5: ServiceL2Status names $4" "it names '$(bed_holder "$1")'" \
 			t_wait 10 holder_is "$1" "$4"
-		check "$5: curl through $2 reaches $4" "curl said '$(bed_curl "$2" "${7:-80}")'" \
+		t_check "$5: curl through $2 reaches $4" "curl said '$(bed_curl "$2" "${7:-80}")'" \
 			t_wait 10 curl_is "$2" "${7:-80}" "$4"
 	else
 		t_fail "$5: the client's entry for $2 moves by GARP/NA" "still $3 after 15 s"
-		logs
+		t_failure_logs
 	fi
 }
 # holder_not NAME NODE: a node other than NODE announces NAME.
@@ -227,52 +196,52 @@ prime() {
 
 # web: default namespace, no labels: only pool lan takes it (team-a's serviceAllocation does
 # not match, expensive is not auto-assigned); lan's lowest free address.
-check "fixture web: lan's lowest address, 192.0.2.200" "wrong or no address" \
+t_check "fixture web: lan's lowest address, 192.0.2.200" "wrong or no address" \
 	t_wait 20 ingress_is default web 192.0.2.200
-check "fixture web: ip-allocated-from-pool says lan" "" t_wait 10 pool_is default web lan
-check "fixture web: announced by one node" "no ServiceL2Status" t_wait 20 bed_has_holder web
+t_check "fixture web: ip-allocated-from-pool says lan" "" t_wait 10 pool_is default web lan
+t_check "fixture web: announced by one node" "no ServiceL2Status" t_wait 20 bed_has_holder web
 H=$(bed_holder web)
-check "fixture web: $H alone answers 192.0.2.200 and serves it" "" \
+t_check "fixture web: $H alone answers 192.0.2.200 and serves it" "" \
 	t_wait 10 answered 192.0.2.200 "$H" eth0 80
-check "fixture web: lan-all's interfaces (eth0) in ServiceL2Status" \
+t_check "fixture web: lan-all's interfaces (eth0) in ServiceL2Status" \
 	"interfaces '$(l2status web interfaces)'" [ "$(l2status web interfaces)" = eth0 ]
-check "fixture web: ServiceL2Status names the service's namespace" \
+t_check "fixture web: ServiceL2Status names the service's namespace" \
 	"'$(l2status web serviceNamespace)'" [ "$(l2status web serviceNamespace)" = default ]
-check "fixture web: 192.0.2.200 not answered on lan2 (only the chosen interface)" "" \
+t_check "fixture web: 192.0.2.200 not answered on lan2 (only the chosen interface)" "" \
 	unanswered 192.0.2.200 eth1
 
 # api: namespace team-a, label app=api: pool team-a by serviceAllocation (namespaces, priority),
 # Local policy with its only endpoint on node2.
-check "fixture api: team-a's first address, 192.0.2.160" "wrong or no address" \
+t_check "fixture api: team-a's first address, 192.0.2.160" "wrong or no address" \
 	t_wait 20 ingress_is team-a api 192.0.2.160
-check "fixture api: ip-allocated-from-pool says team-a" "" t_wait 10 pool_is team-a api team-a
-check "fixture api (Local): node2, its only endpoint's node, announces" "another or no holder" \
+t_check "fixture api: ip-allocated-from-pool says team-a" "" t_wait 10 pool_is team-a api team-a
+t_check "fixture api (Local): node2, its only endpoint's node, announces" "another or no holder" \
 	t_wait 20 holder_is api node2
-check "fixture api: node2 alone answers 192.0.2.160 and serves port 443" "" \
+t_check "fixture api: node2 alone answers 192.0.2.160 and serves port 443" "" \
 	t_wait 10 answered 192.0.2.160 node2 eth0 443
 
 # dns: metallb.io/address-pool names the autoAssign=false pool; expensive-edge announces it
 # (serviceSelectors exposure=public) from edge nodes only, preferring rack-1 (weight 80: node3)
 # over rack-2 (20: node2). Its only subnet is lan2.
-check "fixture dns: expensive's first address, 198.51.100.200" "wrong or no address" \
+t_check "fixture dns: expensive's first address, 198.51.100.200" "wrong or no address" \
 	t_wait 20 ingress_is default dns 198.51.100.200
-check "fixture dns: ip-allocated-from-pool says expensive" "" t_wait 10 pool_is default dns expensive
-check "fixture dns: node3 (edge, rack-1: weight 80) announces" "another or no holder" \
+t_check "fixture dns: ip-allocated-from-pool says expensive" "" t_wait 10 pool_is default dns expensive
+t_check "fixture dns: node3 (edge, rack-1: weight 80) announces" "another or no holder" \
 	t_wait 20 holder_is dns node3
-check "fixture dns: node3 alone answers 198.51.100.200 on lan2" "" \
+t_check "fixture dns: node3 alone answers 198.51.100.200 on lan2" "" \
 	t_wait 10 answered 198.51.100.200 node3 eth1
-check "fixture dns: ServiceL2Status interfaces is eth1, the subnet's link" \
+t_check "fixture dns: ServiceL2Status interfaces is eth1, the subnet's link" \
 	"interfaces '$(l2status dns interfaces)'" [ "$(l2status dns interfaces)" = eth1 ]
 
 # legacy: the deprecated prefix asks for 192.0.2.210 and gets it, with a Warning Event.
-check "fixture legacy: metallb.universe.tf/loadBalancerIPs gets 192.0.2.210" "wrong or no address" \
+t_check "fixture legacy: metallb.universe.tf/loadBalancerIPs gets 192.0.2.210" "wrong or no address" \
 	t_wait 20 ingress_is default legacy 192.0.2.210
-check "fixture legacy: Warning Event names metallb.io/loadBalancerIPs" "none in 20 s" \
+t_check "fixture legacy: Warning Event names metallb.io/loadBalancerIPs" "none in 20 s" \
 	t_wait 20 event_on default Service/legacy DeprecatedAnnotation metallb.io/loadBalancerIPs
-check "fixture legacy: announced and served on port 8080" "" \
+t_check "fixture legacy: announced and served on port 8080" "" \
 	t_wait 20 sh -c '[ -n "$1" ]' _ "$(bed_holder legacy)"
 H=$(bed_holder legacy)
-check "fixture legacy: $H alone answers 192.0.2.210 and serves port 8080" "" \
+t_check "fixture legacy: $H alone answers 192.0.2.210 and serves port 8080" "" \
 	t_wait 10 answered 192.0.2.210 "$H" eth0 8080
 
 # ---- the same configuration, more services: each part of it on its own ----
@@ -287,12 +256,12 @@ dual_ok() {
 	esac
 	return 1
 }
-check "dual-stack (IPv6 primary): an IPv4 and an IPv6 address from lan, IPv4 first" "" \
+t_check "dual-stack (IPv6 primary): an IPv4 and an IPv6 address from lan, IPv4 first" "" \
 	t_wait 20 dual_ok
-check "dual-stack: announced" "no ServiceL2Status" t_wait 20 bed_has_holder dual
+t_check "dual-stack: announced" "no ServiceL2Status" t_wait 20 bed_has_holder dual
 H=$(bed_holder dual)
 for a in $(ingress default dual); do
-	check "dual-stack: $H alone answers $a and serves it" "" t_wait 10 answered "$a" "$H" eth0 80
+	t_check "dual-stack: $H alone answers $a and serves it" "" t_wait 10 answered "$a" "$H" eth0 80
 done
 
 # serviceAllocation: namespaceSelectors (a namespace labelled team=a) with serviceSelectors
@@ -301,39 +270,39 @@ printf '%s\n' "apiVersion: v1" "kind: Namespace" "metadata: {name: team-b, label
 	kc apply -f - >/dev/null
 svc team-b front "app: web" ""
 svc team-b other "app: batch" ""
-check "serviceAllocation: namespaceSelectors + serviceSelectors pick team-a (192.0.2.161)" \
+t_check "serviceAllocation: namespaceSelectors + serviceSelectors pick team-a (192.0.2.161)" \
 	"wrong or no address" t_wait 20 ingress_is team-b front 192.0.2.161
-check "serviceAllocation: ... pool annotation team-a" "" t_wait 10 pool_is team-b front team-a
-check "serviceAllocation: a service its serviceSelectors refuse falls back to lan" "" \
+t_check "serviceAllocation: ... pool annotation team-a" "" t_wait 10 pool_is team-b front team-a
+t_check "serviceAllocation: a service its serviceSelectors refuse falls back to lan" "" \
 	t_wait 20 pool_is team-b other lan
 
 # avoidBuggyIPs: lan holds 192.0.2.255, but never hands it out, even when asked: as in MetalLB,
 # the address counts as in no pool.
 svc default buggy "" "metallb.io/loadBalancerIPs: 192.0.2.255"
-check "avoidBuggyIPs: asking for 192.0.2.255 fails with an Event" "none in 20 s" \
+t_check "avoidBuggyIPs: asking for 192.0.2.255 fails with an Event" "none in 20 s" \
 	t_wait 20 event_on default Service/buggy AllocationFailed "not in any"
-check "avoidBuggyIPs: ... and no address" "ingress '$(ingress default buggy)'" \
+t_check "avoidBuggyIPs: ... and no address" "ingress '$(ingress default buggy)'" \
 	[ -z "$(ingress default buggy)" ]
 
 # autoAssign false: none of the services above got an address from expensive unasked.
 auto=$(kc get svc -A -o 'jsonpath={range .items[*]}{.metadata.name}={.status.loadBalancer.ingress[*].ip}{"\n"}{end}' |
 	grep -v '^dns=' | grep '198\.51\.100\.')
-check "autoAssign false: only services naming expensive get its addresses" "$auto" [ -z "$auto" ]
+t_check "autoAssign false: only services naming expensive get its addresses" "$auto" [ -z "$auto" ]
 
 # serviceSelectors on an advertisement: a service in expensive without exposure=public gets
 # an address but expensive-edge does not announce it, and no other advertisement does.
 svc default private "" "metallb.io/address-pool: expensive"
 bed_endpoints private $BED_NODES
-check "serviceSelectors: an unselected service still gets expensive's 198.51.100.201" \
+t_check "serviceSelectors: an unselected service still gets expensive's 198.51.100.201" \
 	"wrong or no address" t_wait 20 ingress_is default private 198.51.100.201
-check "serviceSelectors: ... nobody answers for it" "" unanswered 198.51.100.201 eth1
-check "serviceSelectors: ... and no ServiceL2Status names it" "holder '$(bed_holder private)'" \
+t_check "serviceSelectors: ... nobody answers for it" "" unanswered 198.51.100.201 eth1
+t_check "serviceSelectors: ... and no ServiceL2Status names it" "holder '$(bed_holder private)'" \
 	[ -z "$(bed_holder private)" ]
 # Labelling it exposure=public makes expensive-edge select it: node3 announces.
 kc label svc private exposure=public >/dev/null
-check "serviceSelectors: labelled exposure=public, node3 announces it" "another or no holder" \
+t_check "serviceSelectors: labelled exposure=public, node3 announces it" "another or no holder" \
 	t_wait 20 holder_is private node3
-check "serviceSelectors: ... and answers on lan2" "" \
+t_check "serviceSelectors: ... and answers on lan2" "" \
 	t_wait 10 answered 198.51.100.201 node3 eth1
 # Another edge node may take it first and lose it to node3 at once: one status remains.
 one_status() {
@@ -341,7 +310,7 @@ one_status() {
 		awk '$1 == "private"' | tr '\n' ' ')
 	[ "$SEEN" = "private node3 " ]
 }
-check "serviceSelectors: ... and only node3's ServiceL2Status names it" "" t_wait 10 one_status
+t_check "serviceSelectors: ... and only node3's ServiceL2Status names it" "" t_wait 10 one_status
 
 # nodeSelectors: node3 stops being an edge node: dns moves to node2 (the other edge node),
 # never to node1, and the client learns it by GARP.
@@ -366,8 +335,8 @@ spec: {ipAddressPools: [pref]}
 EOF
 svc default pref1 "" "metallb.io/address-pool: pref"
 bed_endpoints pref1 $BED_NODES
-check "preferred: pref1 gets 192.0.2.120" "wrong or no address" t_wait 20 ingress_is default pref1 192.0.2.120
-check "preferred: pref1 announced (no preferences yet)" "no holder" t_wait 20 bed_has_holder pref1
+t_check "preferred: pref1 gets 192.0.2.120" "wrong or no address" t_wait 20 ingress_is default pref1 192.0.2.120
+t_check "preferred: pref1 announced (no preferences yet)" "no holder" t_wait 20 bed_has_holder pref1
 A=$(bed_holder pref1)
 B= C=
 for n in $BED_NODES; do
@@ -375,7 +344,7 @@ for n in $BED_NODES; do
 	if [ -z "$B" ]; then B=$n; else C=$n; fi
 done
 P=192.0.2.120
-check "preferred: $A answers $P" "" t_wait 10 answered $P "$A" eth0 80
+t_check "preferred: $A answers $P" "" t_wait 10 answered $P "$A" eth0 80
 
 # Weight 50 for label l2lb.test/y on B (one advertisement): B outscores A and takes over.
 kc label node "$B" l2lb.test/y=1 >/dev/null
@@ -409,7 +378,7 @@ moved pref1 $P "$old" "$C" "preferred: $C scores 30+40 across advertisements, $B
 # Equal score: B becomes 70 too (x and z, no y): C holds and keeps it (sticky), no GARP.
 old=$(prime $P)
 kc label node "$B" l2lb.test/y- l2lb.test/x=1 l2lb.test/z=1 >/dev/null
-check "preferred: $B ties with holder $C at 70: $C keeps $P (3 s, no GARP)" "" \
+t_check "preferred: $B ties with holder $C at 70: $C keeps $P (3 s, no GARP)" "" \
 	stays pref1 "$C" $P "$old" 3
 
 # Ties among the best go by the normal ranking: a new service goes to B or C, never to A (0).
@@ -417,14 +386,14 @@ svc default pref2 "" "metallb.io/address-pool: pref"
 bed_endpoints pref2 $BED_NODES
 t_wait 20 bed_has_holder pref2
 h2=$(bed_holder pref2)
-check "preferred: a new service lands on a best-scored node ($B or $C), not $A" "holder '$h2'" \
+t_check "preferred: a new service lands on a best-scored node ($B or $C), not $A" "holder '$h2'" \
 	sh -c '[ "$1" = "$2" ] || [ "$1" = "$3" ]' _ "$h2" "$B" "$C"
 
 # Only among eligible nodes: a Local service whose only endpoint is on A stays on A, whatever
 # B and C score.
 svc default pref3 "" "metallb.io/address-pool: pref" "externalTrafficPolicy: Local"
 bed_endpoints pref3 "$A"
-check "preferred: Local pref3 with its endpoint on $A (score 0) is announced by $A" \
+t_check "preferred: Local pref3 with its endpoint on $A (score 0) is announced by $A" \
 	"another or no holder" t_wait 20 holder_is pref3 "$A"
 
 # The holder's score drops below another's: it hands over. C loses z (30 < B's 70).
@@ -449,11 +418,11 @@ EOF
 svc default ifdown "" "metallb.io/address-pool: wire2"
 bed_endpoints ifdown $BED_NODES
 I=198.51.100.120
-check "link down: ifdown gets $I" "wrong or no address" t_wait 20 ingress_is default ifdown $I
-check "link down: ifdown announced" "no holder" t_wait 20 bed_has_holder ifdown
+t_check "link down: ifdown gets $I" "wrong or no address" t_wait 20 ingress_is default ifdown $I
+t_check "link down: ifdown announced" "no holder" t_wait 20 bed_has_holder ifdown
 H=$(bed_holder ifdown)
-check "link down: $H answers $I on eth1 and serves it" "" t_wait 10 answered $I "$H" eth1 80
-check "link down: ServiceL2Status interfaces is eth1 (the advertisement's)" \
+t_check "link down: $H answers $I on eth1 and serves it" "" t_wait 10 answered $I "$H" eth1 80
+t_check "link down: ServiceL2Status interfaces is eth1 (the advertisement's)" \
 	"interfaces '$(l2status ifdown interfaces)'" [ "$(l2status ifdown interfaces)" = eth1 ]
 
 # The speaker still reaches the API over eth0, so it gives the lease up at once (its presence
@@ -465,36 +434,36 @@ if ms=$(bed_wait_moved $I "$old" 15000); then
 	new=$(bed_client_mac $I)
 	t_ok "link down: the client's entry for $I moved by GARP in $ms ms"
 	echo "link down on the holder: $ms ms to the new holder's GARP" >>"$TMP/figures"
-	check "link down: the entry is the MAC of a node other than $H" \
+	t_check "link down: the entry is the MAC of a node other than $H" \
 		"entry $new; $H's is $(mac "$H" eth1)" [ "$new" != "$(mac "$H" eth1)" ]
-	check "link down: ServiceL2Status names another node" "" t_wait 10 holder_not ifdown "$H"
+	t_check "link down: ServiceL2Status names another node" "" t_wait 10 holder_not ifdown "$H"
 else
 	t_fail "link down: the client's entry for $I moves by GARP" "still $old after 15 s"
-	logs
+	t_failure_logs
 fi
-check "link down: $H released ifdown's lease because its interface went down" \
+t_check "link down: $H released ifdown's lease because its interface went down" \
 	"no such line in speaker-$H.log" \
 	grep -q "releasing.*service=default/ifdown.*reason=interface_down" "$BED_DIR/speaker-$H.log"
 N=$(bed_holder ifdown)
-check "link down: $N took a released lease, not an expired one" \
+t_check "link down: $N took a released lease, not an expired one" \
 	"speaker-$N.log says the holder's presence expired" \
 	sh -c '! grep -q "presence lease expired.*default/ifdown" "$1"' _ "$BED_DIR/speaker-$N.log"
-check "link down: curl through $I reaches the new holder $N" "curl said '$(bed_curl $I)'" \
+t_check "link down: curl through $I reaches the new holder $N" "curl said '$(bed_curl $I)'" \
 	t_wait 10 curl_is $I 80 "$N"
 
 # Back up: the old holder does not take the address back.
 old=$(prime $I)
 ip -n "$NS_PREFIX-$H" link set eth1 up
-check "link up again: $N keeps ifdown, $H does not take it back (5 s, no GARP)" "" \
+t_check "link up again: $N keeps ifdown, $H does not take it back (5 s, no GARP)" "" \
 	stays ifdown "$N" $I "$old" 5
-check "link up again: $N alone answers $I" "" t_wait 10 answered $I "$N" eth1 80
+t_check "link up again: $N alone answers $I" "" t_wait 10 answered $I "$N" eth1 80
 
 # The same with an interface chosen by subnet (expensive-edge names none): dns is answered on
 # lan2 by node3 (edge, rack-1) once node3 is an edge node again; node3's eth1 goes down and
 # node2, the other edge node, takes it. When the link comes back node3 outscores node2 (80 to
 # 20), so the address goes back: preferred nodes win over sticky holding, as MetalLB's do.
 D=198.51.100.200
-check "link down, subnet-chosen interface: node3 (rack-1) announces dns again" "" \
+t_check "link down, subnet-chosen interface: node3 (rack-1) announces dns again" "" \
 	t_wait 20 holder_is dns node3
 old=$(prime $D)
 ip -n "$NS_PREFIX-node3" link set eth1 down
@@ -518,14 +487,14 @@ H=$(bed_holder web)
 want="NAME ALLOCATED NODE SERVICE NAME SERVICE NAMESPACE
 $l2s_name $H web default"
 got=$(row servicel2statuses "$l2s_name")
-check "kubectl get servicel2statuses: MetalLB's columns with the speaker's status" \
+t_check "kubectl get servicel2statuses: MetalLB's columns with the speaker's status" \
 	"got '$got'" [ -n "$l2s_name" ] && [ "$got" = "$want" ]
 got=$(row ipaddresspools lan)
-check "kubectl get ipaddresspools: AUTO ASSIGN, AVOID BUGGY IPS, ADDRESSES" "got '$got'" \
+t_check "kubectl get ipaddresspools: AUTO ASSIGN, AVOID BUGGY IPS, ADDRESSES" "got '$got'" \
 	[ "$got" = 'NAME AUTO ASSIGN AVOID BUGGY IPS ADDRESSES
 lan true true ["192.0.2.200-192.0.2.255","2001:db8::200-2001:db8::2ff"]' ]
 got=$(row l2advertisements lan-all -o wide)
-check "kubectl get l2advertisements -o wide: MetalLB's columns" "got '$got'" \
+t_check "kubectl get l2advertisements -o wide: MetalLB's columns" "got '$got'" \
 	[ "$got" = 'NAME IPADDRESSPOOLS IPADDRESSPOOL SELECTORS INTERFACES NODE SELECTORS
 lan-all ["lan","team-a"] ["eth0"]' ]
 
@@ -535,10 +504,10 @@ pool_status_is() {
 	SEEN=$(kc get ipaddresspool -n "$BED_NS" "$1" -o 'jsonpath={.status.assignedIPv4}/{.status.availableIPv4}/{.status.assignedIPv6}/{.status.availableIPv6}' 2>/dev/null)
 	[ "$SEEN" = "$2" ]
 }
-check "pool status: lan assigned/available IPv4 and IPv6 4/51/1/255" "" \
+t_check "pool status: lan assigned/available IPv4 and IPv6 4/51/1/255" "" \
 	t_wait 20 pool_status_is lan 4/51/1/255
-check "pool status: expensive 2/2/0/0 (dns, private)" "" t_wait 20 pool_status_is expensive 2/2/0/0
-check "pool status: team-a 2/14/0/0 (api, front)" "" t_wait 20 pool_status_is team-a 2/14/0/0
+t_check "pool status: expensive 2/2/0/0 (dns, private)" "" t_wait 20 pool_status_is expensive 2/2/0/0
+t_check "pool status: team-a 2/14/0/0 (api, front)" "" t_wait 20 pool_status_is team-a 2/14/0/0
 
 # Validation as MetalLB validates, past what the CRD schema can say: each refused object gets a
 # Warning Event naming it and the field; everything else keeps working.
@@ -587,22 +556,22 @@ refused() { # KIND/NAME TEXT: the object's latest Event is InvalidConfiguration,
 	esac
 	return 1
 }
-check "validation: duplicate serviceAllocation.namespaces refused" "$(cat "$TMP/bad.err")" \
+t_check "validation: duplicate serviceAllocation.namespaces refused" "$(cat "$TMP/bad.err")" \
 	t_wait 20 refused IPAddressPool/bad-namespaces "spec.serviceAllocation.namespaces[1]"
-check "validation: equivalent serviceSelectors refused" "" \
+t_check "validation: equivalent serviceSelectors refused" "" \
 	t_wait 20 refused IPAddressPool/bad-selectors "spec.serviceAllocation.serviceSelectors[1]"
-check "validation: an invalid label value refused" "" \
+t_check "validation: an invalid label value refused" "" \
 	t_wait 20 refused IPAddressPool/bad-value "spec.serviceAllocation.namespaceSelectors[0]"
-check "validation: addresses overlapping another pool refused" "" \
+t_check "validation: addresses overlapping another pool refused" "" \
 	t_wait 20 refused IPAddressPool/bad-overlap "overlap"
-check "validation: duplicate ipAddressPools refused" "" \
+t_check "validation: duplicate ipAddressPools refused" "" \
 	t_wait 20 refused L2Advertisement/bad-pools "spec.ipAddressPools[1]"
 svc default after "" ""
 bed_endpoints after $BED_NODES
-check "validation: the rest keeps working: a new service gets a lan address" "" \
+t_check "validation: the rest keeps working: a new service gets a lan address" "" \
 	t_wait 20 pool_is default after lan
 N=$(bed_holder ifdown)
-check "validation: ... and ifdown is still answered by $N" "" t_wait 10 answered $I "$N" eth1 80
+t_check "validation: ... and ifdown is still answered by $N" "" t_wait 10 answered $I "$N" eth1 80
 
 # An advertisement edited into an invalid one: its last good version keeps serving, in the
 # speakers and in the controller (pkg/mlb/lastgood), and the Event says so.
@@ -612,12 +581,12 @@ kind: L2Advertisement
 metadata: {name: wire2, namespace: metallb-system}
 spec: {ipAddressPools: [wire2, wire2], interfaces: [eth1]}
 BAD
-check "validation: the edit of wire2 is refused" "" \
+t_check "validation: the edit of wire2 is refused" "" \
 	t_wait 20 refused L2Advertisement/wire2 "spec.ipAddressPools[1]: duplicate definition of \"wire2\"; serving its last accepted version"
 old=$(prime $I)
-check "validation: ... and its last good version keeps ifdown announced by $N (3 s)" "" \
+t_check "validation: ... and its last good version keeps ifdown announced by $N (3 s)" "" \
 	stays ifdown "$N" $I "$old" 3
-check "validation: ... $N still answers $I" "" answered $I "$N" eth1 80
+t_check "validation: ... $N still answers $I" "" answered $I "$N" eth1 80
 
 # A pool edited into an invalid one: its services keep their addresses and stay announced.
 kc apply -f - >/dev/null <<'BAD'
@@ -626,10 +595,10 @@ kind: IPAddressPool
 metadata: {name: wire2, namespace: metallb-system}
 spec: {addresses: [198.51.100.120-198.51.100.127, 198.51.100.124/30], autoAssign: false}
 BAD
-check "validation: the edit of pool wire2 (overlapping itself) is refused" "" \
+t_check "validation: the edit of pool wire2 (overlapping itself) is refused" "" \
 	t_wait 20 refused IPAddressPool/wire2 "serving its last accepted version"
-check "validation: ... ifdown keeps $I" "" ingress_is default ifdown $I
-check "validation: ... and $N still answers it" "" answered $I "$N" eth1 80
+t_check "validation: ... ifdown keeps $I" "" ingress_is default ifdown $I
+t_check "validation: ... and $N still answers it" "" answered $I "$N" eth1 80
 
 echo
 echo "figures:"
