@@ -239,39 +239,6 @@ static void deliver(struct loop_timer *t, void *arg)
 	}
 }
 
-const char *kube_status_str(enum kube_status s)
-{
-	switch (s) {
-	case KUBE_OK:
-		return "ok";
-	case KUBE_ERR_HTTP:
-		return "http";
-	case KUBE_ERR_TRANSPORT:
-		return "transport";
-	case KUBE_ERR_TIMEOUT:
-		return "timeout";
-	case KUBE_ERR_DECODE:
-		return "decode";
-	case KUBE_ERR_NOMEM:
-		return "nomem";
-	}
-	return "?";
-}
-
-const char *kube_error_str(const struct kube_error *e, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%ld %s", e->code, e->reason);
-	return buf;
-}
-
-int kube_resource_path(char *buf, size_t cap, const struct kube_resource *r, const char *ns,
-		       const char *name, const char *sub)
-{
-	int n = snprintf(buf, cap, "/%s/%s/%s/%s", r->plural, ns ? ns : "", name ? name : "",
-			 sub ? sub : "");
-	return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
 struct kube_client *kube_client_new(struct loop *lp, struct log *lg, struct kube_config *cfg,
 				    const struct kube_client_opts *opts)
 {
