@@ -14,7 +14,7 @@ struct informer {
 	struct kube_client *kc;
 	struct informer_opts o;
 	char *ns, *lsel, *fsel;
-	json_t *cache; /* key -> object */
+	json_t *cache; /* key -> object, or (keys_only) key -> resourceVersion string */
 	char rv[64];
 	int synced;
 	int started;
@@ -45,6 +45,12 @@ static const char *obj_rv(const json_t *obj)
 {
 	const json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
 	return json_is_string(rv) ? json_string_value(rv) : "";
+}
+
+/* The resourceVersion of a cache entry, whatever it holds. */
+static const char *cached_rv(const json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : obj_rv(v);
 }
 
 static char *dup_opt(const char *s)
@@ -104,6 +110,8 @@ int informer_has_synced(const struct informer *inf)
 const json_t *informer_get(const struct informer *inf, const char *ns, const char *name)
 {
 	char key[512];
+	if (inf->o.keys_only)
+		return NULL;
 	int n = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, name)
 			  : snprintf(key, sizeof(key), "%s", name);
 	if (n < 0 || (size_t)n >= sizeof(key))
@@ -121,6 +129,8 @@ void informer_foreach(const struct informer *inf, void (*fn)(const json_t *obj, 
 {
 	const char *key;
 	json_t *v;
+	if (inf->o.keys_only)
+		return;
 	json_object_foreach(inf->cache, key, v)
 	{
 		fn(v, arg);
@@ -173,13 +183,32 @@ static json_t *kept(struct informer *inf, const json_t *obj)
 	return k != NULL ? k : json_incref((json_t *)obj);
 }
 
+/* keys_only: records obj's resourceVersion under key, then calls add or update with obj. */
+static void upsert_key(struct informer *inf, const char *key, json_t *k, int had)
+{
+	json_t *rv = json_string(obj_rv(k));
+	if (rv == NULL || json_object_set_new(inf->cache, key, rv) < 0) {
+		log_error(inf->lg, "informer: out of memory caching an object", "object", key);
+		return;
+	}
+	if (had && inf->o.on_update)
+		inf->o.on_update(NULL, k, inf->o.arg);
+	else if (!had && inf->o.on_add)
+		inf->o.on_add(k, inf->o.arg);
+}
+
 /* Stores what to keep of obj (already kept from a list) under its key; calls add or update. */
 static void upsert(struct informer *inf, const char *key, json_t *obj, int listed)
 {
 	json_t *old = json_object_get(inf->cache, key);
-	if (old && strcmp(obj_rv(old), obj_rv(obj)) == 0 && *obj_rv(obj))
+	if (old && strcmp(cached_rv(old), obj_rv(obj)) == 0 && *obj_rv(obj))
 		return; /* already delivered */
 	json_t *k = listed ? json_incref(obj) : kept(inf, obj);
+	if (inf->o.keys_only) {
+		upsert_key(inf, key, k, old != NULL);
+		json_decref(k);
+		return;
+	}
 	int quiet = old && inf->o.transform && inf->o.skip_same && kube_same_but_version(old, k);
 	json_incref(old);
 	if (json_object_set_new(inf->cache, key, k) < 0) {
@@ -211,6 +240,21 @@ static void remove_key(struct informer *inf, const char *key, const json_t *fina
 	json_incref(old);
 	json_object_del(inf->cache, key);
 	json_t *k = final ? kept(inf, final) : NULL;
+	if (k == NULL && json_is_string(old)) {
+		/* keys_only: the last state known is the name and the resourceVersion. */
+		const char *slash = inf->o.resource->namespaced ? strchr(key, '/') : NULL;
+		k = slash != NULL ? json_pack("{s:{s:s%, s:s, s:s}}", "metadata", "namespace", key,
+					      (size_t)(slash - key), "name", slash + 1,
+					      "resourceVersion", json_string_value(old))
+				  : json_pack("{s:{s:s, s:s}}", "metadata", "name", key,
+					      "resourceVersion", json_string_value(old));
+		if (k == NULL) {
+			log_error(inf->lg, "informer: out of memory reporting a delete", "object",
+				  key);
+			json_decref(old);
+			return;
+		}
+	}
 	if (inf->o.on_delete)
 		inf->o.on_delete(k ? k : old, inf->o.arg);
 	json_decref(k);

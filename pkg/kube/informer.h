@@ -53,6 +53,15 @@ struct informer_opts {
 	 * whose resourceVersion a handler writes back (leases).
 	 */
 	int skip_same;
+	/*
+	 * Cache each object's key and resourceVersion only, not the object: the handlers keep what
+	 * they need in their own records (a thousand Services as jansson trees cost megabytes).
+	 * on_update then gets old = NULL; on_delete gets the watch's object or, when a re-list
+	 * finds the object gone, one holding only metadata.name, namespace and the last
+	 * resourceVersion seen. informer_get() returns NULL and informer_foreach() calls nothing.
+	 * skip_same is ignored.
+	 */
+	int keys_only;
 	unsigned page_size;	  /* LIST limit; 0: 500 */
 	unsigned watch_timeout_s; /* 0: 300 (randomised +-10% like client-go) */
 	uint32_t backoff_base_ms; /* 0: 500 */
@@ -72,7 +81,8 @@ int informer_start(struct informer *inf);
 
 /* True once the first list has been delivered to the handlers. */
 int informer_has_synced(const struct informer *inf);
-/* The cached object "ns/name" (or "name" when cluster-scoped), or NULL. Borrowed. */
+/* The cached object "ns/name" (or "name" when cluster-scoped), or NULL (always with keys_only).
+ * Borrowed. */
 const json_t *informer_get(const struct informer *inf, const char *ns, const char *name);
 size_t informer_count(const struct informer *inf);
 /* Calls fn for every cached object (order unspecified); fn must not change the cache. */

@@ -148,26 +148,34 @@ class KubeTest(unittest.TestCase):
         """Every change arrives exactly once across graceful and aborted watch drops and a
         forced 410; changes made during the 410 window (a delete among them) are delivered by
         the re-list."""
-        self.ns("w")
-        base = {n: self.cm("w", n) for n in ("a1", "a2", "a3", "a4")}
-        kg = Kubeget(self.sim, "--log-level", "info", "-n", "w", "--watch", "configmaps")
+        self.exactly_once("w")
+
+    def test_informer_keys_only_exactly_once(self):
+        """The same with an informer that caches only keys and resourceVersions: the delete
+        a re-list finds still names the object and its last resourceVersion."""
+        self.exactly_once("k", "--keys-only")
+
+    def exactly_once(self, ns, *mode):
+        self.ns(ns)
+        base = {n: self.cm(ns, n) for n in ("a1", "a2", "a3", "a4")}
+        kg = Kubeget(self.sim, "--log-level", "info", "-n", ns, "--watch", *mode, "configmaps")
         try:
             got = sorted(kg.expect(4))
-            self.assertEqual(got, sorted("w/%s %s" % (n, rv(o)) for n, o in base.items()))
+            self.assertEqual(got, sorted("%s/%s %s" % (ns, n, rv(o)) for n, o in base.items()))
 
-            o = self.cm("w", "b1")
-            self.assertEqual(kg.expect(1), ["ADDED w/b1 %s" % rv(o)])
+            o = self.cm(ns, "b1")
+            self.assertEqual(kg.expect(1), ["ADDED %s/b1 %s" % (ns, rv(o))])
 
             # graceful end of the watch, then a change: resumed from the last RV
             self.sim.admin("POST", "close-watches", {"abort": False})
-            o = self.cm_patch("w", "a1", "2")
-            self.assertEqual(kg.expect(1), ["MODIFIED w/a1 %s" % rv(o)])
+            o = self.cm_patch(ns, "a1", "2")
+            self.assertEqual(kg.expect(1), ["MODIFIED %s/a1 %s" % (ns, rv(o))])
 
             # the connection reset under the watch, then a delete
             self.sim.admin("POST", "close-watches", {"abort": True})
-            self.cm_delete("w", "a2")
+            self.cm_delete(ns, "a2")
             line = kg.expect(1)[0]
-            self.assertTrue(line.startswith("DELETED w/a2 "), line)
+            self.assertTrue(line.startswith("DELETED %s/a2 " % ns), line)
 
             # the 410 window: watches fail while things change and history is compacted
             self.sim.admin("POST", "faults", {"errorRate": 1.0, "errorCode": 500,
@@ -175,21 +183,21 @@ class KubeTest(unittest.TestCase):
             self.sim.admin("POST", "close-watches", {"abort": True})
             H.wait_for(lambda: self.sim.admin("GET", "stats")[2]["openWatches"] == 0,
                        what="watch closed")
-            self.cm_delete("w", "a3")
-            m4 = self.cm_patch("w", "a4", "2")
-            c1 = self.cm("w", "c1")
+            self.cm_delete(ns, "a3")
+            m4 = self.cm_patch(ns, "a4", "2")
+            c1 = self.cm(ns, "c1")
             self.sim.admin("POST", "compact", {"keep": 0})
             self.sim.admin("DELETE", "faults")
             got = sorted(kg.expect(3, timeout=40))
             self.assertEqual(got, sorted([
-                "ADDED w/c1 %s" % rv(c1),
-                "DELETED w/a3 %s" % rv(base["a3"]),
-                "MODIFIED w/a4 %s" % rv(m4),
+                "ADDED %s/c1 %s" % (ns, rv(c1)),
+                "DELETED %s/a3 %s" % (ns, rv(base["a3"])),
+                "MODIFIED %s/a4 %s" % (ns, rv(m4)),
             ]))
 
             # and the watch after the re-list still works
-            o = self.cm_patch("w", "b1", "3")
-            self.assertEqual(kg.expect(1), ["MODIFIED w/b1 %s" % rv(o)])
+            o = self.cm_patch(ns, "b1", "3")
+            self.assertEqual(kg.expect(1), ["MODIFIED %s/b1 %s" % (ns, rv(o))])
             kg.quiet(1.5)
             watches = [r for r in self.requests() if r["verb"] == "watch"]
             self.assertTrue(any(r["code"] == 200 for r in watches))

@@ -35,6 +35,7 @@ static void usage(FILE *f)
 		"  -l, --selector SEL  label selector\n"
 		"  --metadata-only     cache only name, namespace, resourceVersion and labels;\n"
 		"                      a change to anything else is not printed\n"
+		"  --keys-only         cache only each object's key and resourceVersion\n"
 		"  --qps N, --burst N  client-side rate limit (default 20, 30)\n"
 		"  --request-timeout-ms N  per request, retried for reads (default 30000)\n"
 		"  --log-level LEVEL   error, warn (default), info or debug\n"
@@ -53,6 +54,7 @@ struct kubeget {
 	const char *want_plural, *want_group, *ns, *selector;
 	int watch;
 	int metadata_only;
+	int keys_only;
 	int exit_code;
 	struct loop_signal sigint, sigterm;
 };
@@ -161,6 +163,7 @@ static void start(struct kubeget *g)
 		.transform = g->metadata_only ? keep_metadata : NULL,
 		.transform_arg = keep_top,
 		.skip_same = g->metadata_only,
+		.keys_only = g->keys_only,
 	};
 	g->inf = informer_new(g->lp, g->lg, g->kc, &o);
 	if (!g->inf) {
@@ -288,6 +291,7 @@ int main(int argc, char *argv[])
 		{ "service-account-dir", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "metadata-only", no_argument, NULL, 'M' },
+		{ "keys-only", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kubeget g;
@@ -317,6 +321,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'M':
 			g.metadata_only = 1;
+			break;
+		case 'K':
+			g.keys_only = 1;
 			break;
 		case 'l':
 			g.selector = optarg;
