@@ -1095,25 +1095,24 @@ static void lease_delete_done(const struct kube_error *err, json_t *obj, void *a
 /* Drops services nobody needs, and deletes the leases of services that are gone. */
 static void collect_svc(struct control *c, struct svc *s)
 {
-	const json_t *l = lease_set_get(c->ls, s->lease);
+	const struct lease_rec *l = lease_set_get(c->ls, s->lease);
 
 	if (s->wanted || s->announcing || s->del != NULL ||
 	    (s->el != NULL && (lease_write_pending(s->el) || lease_is_leading(s->el))))
 		return;
 	if (l != NULL) {
-		struct leasefsm_record rec;
-		char rv[LEASEFSM_RV_MAX];
+		const char *holder = l->rec.holder;
 		int64_t now = now_ms(c);
 		/* The holder deletes its stale lease; anyone does when the holder is gone. */
-		if (!c->stopping && leaseio_parse(l, &rec, rv, sizeof(rv)) == 0 &&
-		    (rec.holder[0] == '\0' || strcmp(rec.holder, c->node) == 0 ||
-		     !presence_is_live(c->presence, rec.holder, now))) {
+		if (!c->stopping &&
+		    (holder[0] == '\0' || strcmp(holder, c->node) == 0 ||
+		     !presence_is_live(c->presence, holder, now))) {
 			log_info(c->lg, "deleting the lease of a deleted service", "service",
 				 s->key, "lease", s->lease);
-			if (strcmp(rec.holder, c->node) == 0 || rec.holder[0] == '\0')
+			if (strcmp(holder, c->node) == 0 || holder[0] == '\0')
 				delete_status(c, s);
 			else
-				delete_status_of(c, s, rec.holder);
+				delete_status_of(c, s, holder);
 			s->del = lease_set_delete(c->ls, s->lease, lease_delete_done, s);
 		}
 		if (s->el != NULL)
@@ -1163,13 +1162,11 @@ static void plan_collect(struct svc *s, struct plan_ctx *x)
 	x->v[x->n] = s;
 	x->rs[x->n].key = s->key;
 	x->rs[x->n].holder = RANKING_NONE;
-	const json_t *l = lease_set_get(x->c->ls, s->lease);
-	struct leasefsm_record rec;
-	char rv[LEASEFSM_RV_MAX];
-	if (l != NULL && leaseio_parse(l, &rec, rv, sizeof(rv)) == 0 && rec.holder[0] != '\0')
+	const struct lease_rec *l = lease_set_get(x->c->ls, s->lease);
+	if (l != NULL && l->rec.holder[0] != '\0')
 		for (size_t k = 0; k < x->c->nnodes; k++)
-			if (strcmp(x->c->nodes[k].name, rec.holder) == 0 &&
-			    (x->c->nodes[k].live || strcmp(rec.holder, x->c->node) == 0))
+			if (strcmp(x->c->nodes[k].name, l->rec.holder) == 0 &&
+			    (x->c->nodes[k].live || strcmp(l->rec.holder, x->c->node) == 0))
 				x->rs[x->n].holder = (long)k;
 	x->n++;
 }
@@ -1239,7 +1236,7 @@ static void count_svc(struct control *c, struct svc *s)
 		c->st.services++;
 }
 
-static void track_lease(const json_t *obj, void *arg);
+static void track_lease(const struct lease_rec *r, void *arg);
 static void expiry_cb(struct loop_timer *t, void *arg);
 
 static void evaluate(struct control *c)
@@ -1304,35 +1301,28 @@ static void schedule_eval(struct control *c)
 
 /* ---- informer handlers ---- */
 
-static void track_lease(const json_t *obj, void *arg)
+static void track_lease(const struct lease_rec *r, void *arg)
 {
 	struct control *c = arg;
-	const char *sns, *sname;
 
-	if (leaseio_classify(obj, &sns, &sname) != LEASEIO_SERVICE)
+	if (r->kind != LEASEIO_SERVICE)
 		return;
 	/* Tracked, so that a stale lease is released and deleted. */
-	(void)svc_get(c, sns, sname);
+	(void)svc_get(c, r->svc_ns, r->svc_name);
 }
 
 /* Every Lease the set sees, after the election on it (if any) has acted on it. */
-static void lease_seen(const json_t *obj, int deleted, void *arg)
+static void lease_seen(const struct lease_rec *r, int deleted, void *arg)
 {
 	struct control *c = arg;
-	struct leasefsm_record rec;
-	char rv[LEASEFSM_RV_MAX];
-	const char *name =
-		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
-	const char *sns, *sname;
+	const char *name = r->name;
 	int64_t now = now_ms(c);
 
-	if (name == NULL || leaseio_parse(obj, &rec, rv, sizeof(rv)) < 0)
-		return; /* the set logged it */
-	enum leaseio_kind kind = leaseio_classify(obj, &sns, &sname);
+	enum leaseio_kind kind = r->kind;
 	if (kind == LEASEIO_PRESENCE || strcmp(name, c->plase) == 0) {
-		const char *who = rec.holder[0] != '\0' ? rec.holder : NULL;
+		const char *who = r->rec.holder[0] != '\0' ? r->rec.holder : NULL;
 		int was = who != NULL && presence_is_live(c->presence, who, now);
-		presence_observe(c->presence, name, deleted ? NULL : &rec, now);
+		presence_observe_brief(c->presence, name, deleted ? NULL : &r->rec, now);
 		int is = who != NULL && presence_is_live(c->presence, who, now), again = 0;
 		if (strcmp(name, c->plase) == 0) {
 			/* Our view is current again: judge every peer afresh. */
@@ -1345,14 +1335,14 @@ static void lease_seen(const json_t *obj, int deleted, void *arg)
 	}
 	struct svc *s = svc_by_lease(c, name);
 	if (s == NULL && kind == LEASEIO_SERVICE && !deleted) {
-		s = svc_get(c, sns, sname);
+		s = svc_get(c, r->svc_ns, r->svc_name);
 		schedule_eval(c);
 	}
 	if (s == NULL)
 		return;
 	/* A new holder (or none) changes the plan: rank everyone again. A renewal, or the echo
 	 * of our own write, does not. */
-	uint64_t h = hash_holder(deleted ? "" : rec.holder);
+	uint64_t h = hash_holder(deleted ? "" : r->rec.holder);
 	if (deleted || h != s->holder_seen)
 		schedule_eval(c);
 	s->holder_seen = h;
@@ -1607,14 +1597,13 @@ void control_get_stats(const struct control *c, struct control_stats *out)
 
 static const char *holder_of(const struct control *c, const struct svc *s)
 {
-	const char *h;
+	const struct lease_rec *r;
 
 	if (s->el != NULL)
 		return lease_holder(s->el);
-	/* Not campaigned for here: what the Lease says (the cache owns the string). */
-	h = json_string_value(json_object_get(
-		json_object_get(lease_set_get(c->ls, s->lease), "spec"), "holderIdentity"));
-	return h != NULL ? h : "";
+	/* Not campaigned for here: what the Lease says (the set owns the string). */
+	r = lease_set_get(c->ls, s->lease);
+	return r != NULL ? r->rec.holder : "";
 }
 
 void control_foreach_addr(const struct control *c,

@@ -7,8 +7,9 @@
 #include <string.h>
 
 struct entry {
-	char name[LEASEFSM_HOLDER_MAX]; /* lease names are <= 253 */
-	struct leasefsm_record rec;
+	char name[LEASEFSM_HOLDER_MAX];	  /* lease names are <= 253 */
+	char holder[LEASEFSM_HOLDER_MAX]; /* spec.holderIdentity */
+	uint64_t digest;		  /* of the record (leasefsm_brief): tells a change */
 	int64_t changed_ms;
 };
 
@@ -56,15 +57,32 @@ static size_t find(const struct presence *p, const char *name, int *found)
 	return lo;
 }
 
-static int same(const struct leasefsm_record *a, const struct leasefsm_record *b)
+static void set_holder(struct entry *e, const struct leasefsm_brief *b)
 {
-	return !strcmp(a->holder, b->holder) && a->duration_s == b->duration_s &&
-	       !strcmp(a->acquire_time, b->acquire_time) && !strcmp(a->renew_time, b->renew_time) &&
-	       a->transitions == b->transitions;
+	size_t n = strnlen(b->holder, LEASEFSM_HOLDER_MAX - 1);
+	memcpy(e->holder, b->holder, n);
+	e->holder[n] = '\0';
+	e->digest = b->digest;
 }
 
 int presence_observe(struct presence *p, const char *lease_name, const struct leasefsm_record *rec,
 		     int64_t now_ms)
+{
+	struct leasefsm_record r;
+	struct leasefsm_brief b;
+
+	if (!rec)
+		return presence_observe_brief(p, lease_name, NULL, now_ms);
+	r = *rec;
+	r.holder[LEASEFSM_HOLDER_MAX - 1] = '\0';
+	r.acquire_time[LEASEFSM_TIME_MAX - 1] = '\0';
+	r.renew_time[LEASEFSM_TIME_MAX - 1] = '\0';
+	leasefsm_brief_of(&r, &b);
+	return presence_observe_brief(p, lease_name, &b, now_ms);
+}
+
+int presence_observe_brief(struct presence *p, const char *lease_name,
+			   const struct leasefsm_brief *rec, int64_t now_ms)
 {
 	if (!lease_name || strlen(lease_name) >= LEASEFSM_HOLDER_MAX)
 		return 0;
@@ -78,9 +96,8 @@ int presence_observe(struct presence *p, const char *lease_name, const struct le
 		return 0;
 	}
 	if (found) {
-		if (!same(&p->v[i].rec, rec)) {
-			p->v[i].rec = *rec;
-			p->v[i].rec.holder[LEASEFSM_HOLDER_MAX - 1] = '\0';
+		if (p->v[i].digest != rec->digest || strcmp(p->v[i].holder, rec->holder) != 0) {
+			set_holder(&p->v[i], rec);
 			p->v[i].changed_ms = now_ms;
 		}
 		return 0;
@@ -97,8 +114,7 @@ int presence_observe(struct presence *p, const char *lease_name, const struct le
 	p->n++;
 	memset(&p->v[i], 0, sizeof(p->v[i]));
 	memcpy(p->v[i].name, lease_name, strlen(lease_name) + 1);
-	p->v[i].rec = *rec;
-	p->v[i].rec.holder[LEASEFSM_HOLDER_MAX - 1] = '\0';
+	set_holder(&p->v[i], rec);
 	p->v[i].changed_ms = now_ms;
 	return 0;
 }
@@ -106,7 +122,7 @@ int presence_observe(struct presence *p, const char *lease_name, const struct le
 static int entry_live(const struct presence *p, const struct entry *e, const char *node,
 		      int64_t now_ms)
 {
-	return !strcmp(e->rec.holder, node) && now_ms - e->changed_ms < p->lease_ms;
+	return !strcmp(e->holder, node) && now_ms - e->changed_ms < p->lease_ms;
 }
 
 int presence_is_live(const struct presence *p, const char *node, int64_t now_ms)
@@ -125,7 +141,7 @@ int64_t presence_next_expiry(const struct presence *p, int64_t now_ms)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct entry *e = &p->v[i];
 		int64_t t = e->changed_ms + p->lease_ms;
-		if (e->rec.holder[0] && t > now_ms && t < next)
+		if (e->holder[0] && t > now_ms && t < next)
 			next = t;
 	}
 	return next;

@@ -31,6 +31,9 @@ void presence_free(struct presence *p);
  */
 int presence_observe(struct presence *p, const char *lease_name, const struct leasefsm_record *rec,
 		     int64_t now_ms);
+/* The same from what kube/lease keeps of the Lease (leasefsm_brief_of()); b NULL: deleted. */
+int presence_observe_brief(struct presence *p, const char *lease_name,
+			   const struct leasefsm_brief *b, int64_t now_ms);
 
 /* 1 when node is live at now_ms (see above), else 0 (unknown nodes are not live). */
 int presence_is_live(const struct presence *p, const char *node, int64_t now_ms);

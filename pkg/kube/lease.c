@@ -18,10 +18,26 @@ struct lease {
 	struct loop_timer timer;
 	struct kube_request *write;
 	struct kube_client *kc; /* NULL: the set's */
-	enum leaseio_kind kind;
-	char *svc_ns, *svc_name;
-	int in_drive;
+	char *svc;		/* lease_tag(): "ns\0name\0" in one allocation, or NULL */
+	unsigned char kind;	/* enum leaseio_kind */
+	unsigned char in_drive;
 	char name[];
+};
+
+/* What the set keeps of one Lease: one allocation, replaced whole when the Lease changes. */
+struct centry {
+	struct centry *hnext;
+	/* The labels and annotations of a Lease that is not ours (LEASEIO_NONE), which an
+	 * untagged election's update must keep; NULL when it has none. */
+	json_t *meta;
+	struct lease_rec r; /* its strings point into str */
+	char str[];
+};
+
+/* One copy of each identity the set's elections use: a leasefsm borrows it. */
+struct ident {
+	struct ident *next;
+	char s[];
 };
 
 struct lease_set {
@@ -33,6 +49,9 @@ struct lease_set {
 	char *ns;
 	struct lease **tab;
 	size_t nbuckets, n;
+	struct centry **ctab; /* the Leases, by name */
+	size_t cbuckets, cn;
+	struct ident *idents;
 	struct lease_set_observer obs;
 	int64_t hold_off;
 	uint64_t writes, write_errors;
@@ -59,6 +78,137 @@ static struct lease *find(const struct lease_set *s, const char *name)
 	return NULL;
 }
 
+static struct centry **cfind(const struct lease_set *s, const char *name)
+{
+	struct centry **pp = &s->ctab[hash(name) & (s->cbuckets - 1)];
+	while (*pp && strcmp((*pp)->r.name, name) != 0)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static const char *svc_ns(const struct lease *l)
+{
+	return l->svc;
+}
+
+static const char *svc_name(const struct lease *l)
+{
+	return l->svc ? l->svc + strlen(l->svc) + 1 : NULL;
+}
+
+static void centry_free(struct centry *e)
+{
+	if (e) {
+		json_decref(e->meta);
+		free(e);
+	}
+}
+
+static char *put_str(char **p, const char *v)
+{
+	char *at = *p;
+	size_t n = strlen(v) + 1;
+	memcpy(at, v, n);
+	*p += n;
+	return at;
+}
+
+/* The labels and annotations of obj, or NULL when it has none; -1 when out of memory. */
+static int copy_meta(const json_t *obj, json_t **out)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const json_t *lb = json_object_get(md, "labels"), *an = json_object_get(md, "annotations");
+	*out = NULL;
+	if (!lb && !an)
+		return 0;
+	json_t *m = json_object();
+	if (!m || (lb && json_object_set_new(m, "labels", json_deep_copy(lb)) < 0) ||
+	    (an && json_object_set_new(m, "annotations", json_deep_copy(an)) < 0)) {
+		json_decref(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+/* What the set keeps of obj (parsed into rec, rv already); NULL when out of memory. */
+static struct centry *centry_new(const json_t *obj, const char *name,
+				 const struct leasefsm_record *rec, const char *rv)
+{
+	const char *sns, *sname;
+	enum leaseio_kind kind = leaseio_classify(obj, &sns, &sname);
+	size_t len = strlen(name) + strlen(rv) + strlen(rec->holder) + 3;
+	if (kind == LEASEIO_SERVICE)
+		len += strlen(sns) + strlen(sname) + 2;
+	struct centry *e = calloc(1, sizeof(*e) + len);
+	if (!e)
+		return NULL;
+	char *p = e->str;
+	e->r.name = put_str(&p, name);
+	e->r.rv = put_str(&p, rv);
+	e->r.kind = kind;
+	if (kind == LEASEIO_SERVICE) {
+		e->r.svc_ns = put_str(&p, sns);
+		e->r.svc_name = put_str(&p, sname);
+	}
+	leasefsm_brief_of(rec, &e->r.rec);
+	e->r.rec.holder = put_str(&p, rec->holder);
+	if (kind == LEASEIO_NONE && copy_meta(obj, &e->meta) < 0) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static int cgrow(struct lease_set *s)
+{
+	size_t n = s->cbuckets * 2;
+	struct centry **tab = calloc(n, sizeof(*tab));
+	if (!tab)
+		return -1;
+	for (size_t i = 0; i < s->cbuckets; i++) {
+		struct centry *e = s->ctab[i], *next;
+		for (; e; e = next) {
+			next = e->hnext;
+			size_t b = hash(e->r.name) & (n - 1);
+			e->hnext = tab[b];
+			tab[b] = e;
+		}
+	}
+	free(s->ctab);
+	s->ctab = tab;
+	s->cbuckets = n;
+	return 0;
+}
+
+/* Puts e in place of the entry of the same name; returns the old one (the caller frees it). */
+static struct centry *cput(struct lease_set *s, struct centry *e)
+{
+	struct centry **pp = cfind(s, e->r.name), *old = *pp;
+	if (old) {
+		e->hnext = old->hnext;
+		*pp = e;
+		return old;
+	}
+	if (s->cn + 1 > s->cbuckets && cgrow(s) == 0)
+		pp = cfind(s, e->r.name);
+	e->hnext = *pp;
+	*pp = e;
+	s->cn++;
+	return NULL;
+}
+
+/* Takes the entry of `name` out of the table; NULL when there is none. */
+static struct centry *ctake(struct lease_set *s, const char *name)
+{
+	struct centry **pp = cfind(s, name), *e = *pp;
+	if (e) {
+		*pp = e->hnext;
+		s->cn--;
+	}
+	return e;
+}
+
 static int64_t now_ms(const struct lease_set *s)
 {
 	return (int64_t)loop_now_ms(s->lp);
@@ -74,22 +224,12 @@ static int64_t wall_us(void)
 static void drive(struct lease *l);
 static void release_progress(struct lease_set *s);
 
-/* Feeds the machine a Lease already decoded (rec NULL: absent). */
-static void observe_rec(struct lease *l, const struct leasefsm_record *rec, const char *rv)
+/* Feeds the machine what the set keeps of its Lease (NULL: absent). */
+static void observe(struct lease *l, const struct lease_rec *r)
 {
-	leasefsm_observe(l->fsm, rec, rv, now_ms(l->s));
-}
-
-/* Feeds the machine the cached object (NULL: absent); a malformed one is not fed. */
-static void observe(struct lease *l, const json_t *obj)
-{
-	struct leasefsm_record rec;
-	char rv[LEASEFSM_RV_MAX];
-
-	if (!obj)
-		observe_rec(l, NULL, NULL);
-	else if (leaseio_parse(obj, &rec, rv, sizeof(rv)) == 0)
-		observe_rec(l, &rec, rv);
+	if (leasefsm_observe_brief(l->fsm, r ? &r->rec : NULL, r ? r->rv : NULL, now_ms(l->s)) < 0)
+		log_error(l->s->lg, "lease: out of memory, an update of the Lease was not seen",
+			  "lease", l->name);
 }
 
 static void on_timer(struct loop_timer *t, void *arg)
@@ -135,10 +275,10 @@ static void write_done(const struct kube_error *err, json_t *obj, void *arg)
 	release_progress(s);
 }
 
-/* Copies member key of metadata from one object to another, when there is one. */
-static int keep_member(json_t *to_md, const json_t *from, const char *key)
+/* Copies member key of the kept metadata, when there is one. */
+static int keep_member(json_t *to_md, const json_t *meta, const char *key)
 {
-	const json_t *v = json_object_get(json_object_get(from, "metadata"), key);
+	const json_t *v = json_object_get(meta, key);
 	if (!v)
 		return 0;
 	return json_object_set_new(to_md, key, json_deep_copy(v));
@@ -149,14 +289,15 @@ static int keep_member(json_t *to_md, const json_t *from, const char *key)
 static json_t *lease_body(struct lease *l, const struct leasefsm_out *out, int with_rv)
 {
 	struct lease_set *s = l->s;
-	json_t *o = leaseio_build(s->ns, l->name, l->kind, l->svc_ns, l->svc_name, &out->rec,
+	json_t *o = leaseio_build(s->ns, l->name, l->kind, svc_ns(l), svc_name(l), &out->rec,
 				  with_rv ? out->rv : NULL);
 	if (!o || l->kind != LEASEIO_NONE)
 		return o;
-	const json_t *cached = informer_get(s->inf, s->ns, l->name);
+	const struct centry *e = *cfind(s, l->name);
+	const json_t *meta = e ? e->meta : NULL;
 	json_t *md = json_object_get(o, "metadata");
-	if (cached &&
-	    (keep_member(md, cached, "labels") < 0 || keep_member(md, cached, "annotations") < 0)) {
+	if (meta &&
+	    (keep_member(md, meta, "labels") < 0 || keep_member(md, meta, "annotations") < 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -245,25 +386,46 @@ static void drive(struct lease *l)
 	l->in_drive = 0;
 }
 
-/* One Lease seen (deleted: gone): its election, if any, acts first, then the observer. */
+/* One Lease seen (deleted: gone): the set keeps it, its election, if any, acts first, then the
+ * observer. */
 static void on_obj(const json_t *obj, int deleted, struct lease_set *s)
 {
 	struct leasefsm_record rec;
 	char rv[LEASEFSM_RV_MAX];
 	const char *name =
 		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	struct centry *e, *old = NULL;
 
 	if (!name || leaseio_parse(obj, &rec, rv, sizeof(rv)) < 0) {
 		log_warn(s->lg, "ignoring a malformed Lease", "lease", name);
 		return;
 	}
+	if (deleted) {
+		/* Its last known state: the informer may hand over only its name. */
+		e = ctake(s, name);
+		if (!e)
+			e = centry_new(obj, name, &rec, rv);
+	} else {
+		e = centry_new(obj, name, &rec, rv);
+		if (e)
+			old = cput(s, e);
+	}
+	if (!e) {
+		log_error(s->lg, "lease set: out of memory, a Lease change was not seen", "lease",
+			  name);
+		return;
+	}
 	struct lease *l = find(s, name);
 	if (l) {
-		observe_rec(l, deleted ? NULL : &rec, rv);
+		observe(l, deleted ? NULL : &e->r);
 		drive(l);
 	}
 	if (s->obs.seen)
-		s->obs.seen(obj, deleted, s->obs.arg);
+		s->obs.seen(&e->r, deleted, s->obs.arg);
+	/* Freed only now: handlers may have held the old entry's strings. */
+	centry_free(old);
+	if (deleted)
+		centry_free(e);
 	release_progress(s);
 }
 
@@ -289,7 +451,7 @@ static void on_synced(void *arg)
 	struct lease_set *s = arg;
 	for (size_t i = 0; i < s->nbuckets; i++)
 		for (struct lease *l = s->tab[i]; l; l = l->hnext)
-			if (!informer_get(s->inf, s->ns, l->name)) {
+			if (!*cfind(s, l->name)) {
 				observe(l, NULL);
 				drive(l);
 			}
@@ -319,6 +481,8 @@ struct lease_set *lease_set_new(struct loop *lp, struct log *lg, struct kube_cli
 	s->hold_off = INT64_MIN;
 	s->ns = strdup(ns);
 	s->tab = calloc(s->nbuckets, sizeof(struct lease *));
+	s->cbuckets = 64;
+	s->ctab = calloc(s->cbuckets, sizeof(struct centry *));
 	struct informer_opts o = {
 		.resource = &lease_res,
 		.ns = ns,
@@ -329,8 +493,10 @@ struct lease_set *lease_set_new(struct loop *lp, struct log *lg, struct kube_cli
 		.on_synced = on_synced,
 		.on_error = on_error,
 		.arg = s,
+		/* The set keeps its own struct lease_rec per Lease: no second copy, as JSON. */
+		// KEYS_ONLY .keys_only = 1,
 	};
-	if (s->ns && s->tab)
+	if (s->ns && s->tab && s->ctab)
 		s->inf = informer_new(lp, lg, kc, &o);
 	if (!s->inf) {
 		log_error(lg, "lease set: out of memory");
@@ -351,12 +517,24 @@ void lease_set_free(struct lease_set *s)
 			loop_timer_stop(s->lp, &l->timer);
 			kube_request_cancel(l->write);
 			leasefsm_free(l->fsm);
-			free(l->svc_ns);
-			free(l->svc_name);
+			free(l->svc);
 			free(l);
 		}
 	}
+	for (size_t i = 0; s->ctab && i < s->cbuckets; i++) {
+		struct centry *e = s->ctab[i], *next;
+		for (; e; e = next) {
+			next = e->hnext;
+			centry_free(e);
+		}
+	}
+	while (s->idents) {
+		struct ident *next = s->idents->next;
+		free(s->idents);
+		s->idents = next;
+	}
 	informer_free(s->inf);
+	free(s->ctab);
 	free(s->tab);
 	free(s->ns);
 	free(s);
@@ -392,15 +570,18 @@ void lease_set_hold_off(struct lease_set *s, int64_t until_ms)
 		}
 }
 
-const json_t *lease_set_get(const struct lease_set *s, const char *name)
+const struct lease_rec *lease_set_get(const struct lease_set *s, const char *name)
 {
-	return informer_get(s->inf, s->ns, name);
+	const struct centry *e = *cfind(s, name);
+	return e ? &e->r : NULL;
 }
 
-void lease_set_foreach(const struct lease_set *s, void (*fn)(const json_t *obj, void *arg),
-		       void *arg)
+void lease_set_foreach(const struct lease_set *s,
+		       void (*fn)(const struct lease_rec *r, void *arg), void *arg)
 {
-	informer_foreach(s->inf, fn, arg);
+	for (size_t i = 0; i < s->cbuckets; i++)
+		for (const struct centry *e = s->ctab[i]; e; e = e->hnext)
+			fn(&e->r, arg);
 }
 
 const struct informer *lease_set_informer(const struct lease_set *s)
@@ -488,6 +669,22 @@ static int grow(struct lease_set *s)
 	return 0;
 }
 
+/* The set's copy of identity (its elections borrow it); NULL when out of memory. */
+static const char *intern_identity(struct lease_set *s, const char *identity)
+{
+	for (struct ident *i = s->idents; i; i = i->next)
+		if (strcmp(i->s, identity) == 0)
+			return i->s;
+	size_t n = strlen(identity) + 1;
+	struct ident *i = malloc(sizeof(*i) + n);
+	if (!i)
+		return NULL;
+	memcpy(i->s, identity, n);
+	i->next = s->idents;
+	s->idents = i;
+	return i->s;
+}
+
 struct lease *lease_new(struct lease_set *s, const char *name, const struct leasefsm_config *cfg,
 			const struct lease_callbacks *cb, char *err, size_t errcap)
 {
@@ -505,9 +702,12 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 		snprintf(err, errcap, "lease %s/%s: out of memory", s->ns, name);
 		return NULL;
 	}
+	const char *id = intern_identity(s, cfg->identity);
+	struct leasefsm_config c = *cfg;
+	c.identity = id;
 	size_t len = strlen(name);
-	struct lease *l = calloc(1, sizeof(*l) + len + 1);
-	if (!l || !(l->fsm = leasefsm_new(cfg))) {
+	struct lease *l = id ? calloc(1, sizeof(*l) + len + 1) : NULL;
+	if (!l || !(l->fsm = leasefsm_new(&c))) {
 		free(l);
 		snprintf(err, errcap, "lease %s/%s: out of memory", s->ns, name);
 		return NULL;
@@ -522,7 +722,7 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 	s->tab[b] = l;
 	s->n++;
 	if (informer_has_synced(s->inf)) {
-		observe(l, informer_get(s->inf, s->ns, name));
+		observe(l, lease_set_get(s, name));
 		drive(l);
 	}
 	return l;
@@ -544,24 +744,25 @@ void lease_free(struct lease *l)
 	loop_timer_stop(s->lp, &l->timer);
 	kube_request_cancel(l->write);
 	leasefsm_free(l->fsm);
-	free(l->svc_ns);
-	free(l->svc_name);
+	free(l->svc);
 	free(l);
 }
 
 int lease_tag(struct lease *l, enum leaseio_kind kind, const char *svc_ns, const char *svc_name)
 {
-	char *a = svc_ns ? strdup(svc_ns) : NULL, *b = svc_name ? strdup(svc_name) : NULL;
-	if ((svc_ns && !a) || (svc_name && !b)) {
-		free(a);
-		free(b);
-		return -1;
+	char *v = NULL;
+	/* leaseio_build() writes the service labels only with both. */
+	if (svc_ns && svc_name) {
+		size_t a = strlen(svc_ns) + 1, b = strlen(svc_name) + 1;
+		v = malloc(a + b);
+		if (!v)
+			return -1;
+		memcpy(v, svc_ns, a);
+		memcpy(v + a, svc_name, b);
 	}
-	free(l->svc_ns);
-	free(l->svc_name);
-	l->kind = kind;
-	l->svc_ns = a;
-	l->svc_name = b;
+	free(l->svc);
+	l->kind = (unsigned char)kind;
+	l->svc = v;
 	return 0;
 }
 

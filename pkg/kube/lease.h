@@ -17,7 +17,10 @@
  * elections (struct lease) on it: an election is a pure leasefsm plus one loop timer and at most
  * one write in flight, so thousands per process are cheap and nothing polls. Expiry is judged
  * by local monotonic time since the record was last seen to change (leasefsm). Every Lease is
- * read and written through kube/leaseio, the one Lease codec.
+ * read and written through kube/leaseio, the one Lease codec. The set keeps a struct lease_rec
+ * per Lease, not the object (its informer caches keys only): a speaker with a thousand service
+ * leases keeps a few hundred bytes per service. Elections with the same identity share one
+ * copy of it.
  *
  * The speaker runs its presence lease and every service's ownership lease as elections of one
  * set; the controller and l2lb-lease run theirs the same way.
@@ -34,14 +37,27 @@ void lease_set_free(struct lease_set *s);
 int lease_set_start(struct lease_set *s);
 int lease_set_has_synced(const struct lease_set *s);
 
+/*
+ * What the set keeps of each Lease it watches, instead of the object: its name and
+ * resourceVersion, the election fields (leasefsm_brief) and what its l2lb labels say it is for
+ * (leaseio_classify()). Borrowed from the set, valid until control returns to the loop.
+ */
+struct lease_rec {
+	const char *name;
+	const char *rv;
+	enum leaseio_kind kind;
+	const char *svc_ns, *svc_name; /* LEASEIO_SERVICE only, else NULL */
+	struct leasefsm_brief rec;     /* rec.holder: "" when none */
+};
+
 /* What the set tells its owner about every Lease it sees, whether an election runs on it or
  * not (the speaker tracks its peers' presence and finds stale service leases). Each may be NULL.
  */
 struct lease_set_observer {
-	/* obj was added or changed (deleted 0) or deleted (1); called after the election on it,
-	 * if any, has observed it and acted. obj is borrowed. A malformed Lease is logged and
-	 * not passed on. */
-	void (*seen)(const json_t *obj, int deleted, void *arg);
+	/* The Lease was added or changed (deleted 0) or deleted (1: r is its last known state);
+	 * called after the election on it, if any, has observed it and acted. r is borrowed. A
+	 * malformed Lease is logged and not passed on (the set keeps its last good state). */
+	void (*seen)(const struct lease_rec *r, int deleted, void *arg);
 	/* The first list is in: every election has learned whether its Lease exists. */
 	void (*synced)(void *arg);
 	/* A list or watch failed (it is retried). */
@@ -58,11 +74,11 @@ void lease_set_write_client(struct lease_set *s, struct kube_client *kc);
 /* Start-up hold-off for every election of the set, now and later (leasefsm_hold_off()). */
 void lease_set_hold_off(struct lease_set *s, int64_t until_ms);
 
-/* The cached Lease `name`, or NULL; borrowed until control returns to the loop. */
-const json_t *lease_set_get(const struct lease_set *s, const char *name);
-/* Calls fn for every cached Lease; fn must not start or free elections. */
-void lease_set_foreach(const struct lease_set *s, void (*fn)(const json_t *obj, void *arg),
-		       void *arg);
+/* What the set keeps of Lease `name`, or NULL; borrowed until control returns to the loop. */
+const struct lease_rec *lease_set_get(const struct lease_set *s, const char *name);
+/* Calls fn for every Lease the set keeps; fn must not start or free elections. */
+void lease_set_foreach(const struct lease_set *s,
+		       void (*fn)(const struct lease_rec *r, void *arg), void *arg);
 /* The informer under the set (its counters), borrowed. */
 const struct informer *lease_set_informer(const struct lease_set *s);
 
@@ -99,8 +115,8 @@ struct lease_callbacks {
 };
 
 /*
- * A new election on Lease `name` (not campaigning yet). cfg is validated: on a bad one, NULL
- * with a one-line reason in err. Callbacks run from the loop; they may call lease_release()
+ * A new election on Lease `name` (not campaigning yet). cfg is validated and copied (its
+ * identity kept once per set): on a bad one, NULL with a one-line reason in err. Callbacks run from the loop; they may call lease_release()
  * or lease_campaign() but not lease_free() on their own lease.
  */
 struct lease *lease_new(struct lease_set *s, const char *name, const struct leasefsm_config *cfg,

@@ -20,33 +20,121 @@ enum want {
 
 #define EVQ_CAP 8
 
+/* A holder name shared between the observed record and the last leader (refcounted). */
+struct hstr {
+	uint32_t refs;
+	char s[];
+};
+
+/* Stands for our own identity in place of a copy: the config owns that string. */
+static const struct hstr me_mark;
+#define ME ((struct hstr *)(uintptr_t)&me_mark)
+
 struct leasefsm {
-	char identity[LEASEFSM_HOLDER_MAX];
+	const char *identity; /* borrowed from the config */
 	int64_t lease_ms, renew_ms, retry_ms, interval_ms;
 
-	enum obs_state obs;
-	struct leasefsm_record rec;
-	char rv[LEASEFSM_RV_MAX];
+	/* The observed record, as a brief: holder NULL is "", ME is us. */
+	struct hstr *holder;
+	char *rv; /* NULL: "" */
+	int64_t duration_s, transitions, acquire_us;
+	uint64_t digest;
 	int64_t obs_ms; /* local time the record was last seen to change */
-	int gone;	/* rec.holder declared dead, until the record changes */
 	int64_t gone_ms;
 
-	enum want want;
 	int64_t delay_ms;
-	int64_t hold_off; /* a lease not naming us is free no earlier (INT64_MIN: none) */
-	int leading;
+	int64_t hold_off;   /* a lease not naming us is free no earlier (INT64_MIN: none) */
 	int64_t lead_until; /* send time of the last successful write + renew deadline */
 	int64_t next_try;
-	enum leasefsm_stop_reason stop_reason;
 
-	enum leasefsm_action inflight; /* LEASEFSM_WAIT: none */
+	/* The write in flight: its holder and duration follow from the action. */
 	int64_t sent_ms;
-	struct leasefsm_record sent;
+	int64_t sent_transitions, sent_acquire_us;
+	uint64_t sent_digest;
 
-	char leader[LEASEFSM_HOLDER_MAX];
-	enum leasefsm_action evq[EVQ_CAP];
-	unsigned evhead, evlen;
+	struct hstr *leader; /* last NEW_LEADER holder */
+	uint8_t obs;	     /* enum obs_state */
+	uint8_t want;	     /* enum want */
+	uint8_t leading;
+	uint8_t gone; /* holder declared dead, until the record changes */
+	uint8_t inflight; /* enum leasefsm_action; LEASEFSM_WAIT: none */
+	uint8_t stop_reason;
+	uint8_t evhead, evlen;
+	uint8_t evq[EVQ_CAP];
 };
+
+static const char *hs(const struct leasefsm *m, const struct hstr *h)
+{
+	return h == NULL ? "" : h == ME ? m->identity : h->s;
+}
+
+static void hput(struct hstr *h)
+{
+	if (h != NULL && h != ME && --h->refs == 0)
+		free(h);
+}
+
+static struct hstr *href(struct hstr *h)
+{
+	if (h != NULL && h != ME)
+		h->refs++;
+	return h;
+}
+
+/* A reference for name (terminated): ours, shared with what we hold, or a copy. -1: no memory. */
+static int hget(struct leasefsm *m, const char *name, struct hstr **out)
+{
+	*out = NULL;
+	if (name[0] == '\0')
+		return 0;
+	if (strcmp(name, m->identity) == 0) {
+		*out = ME;
+		return 0;
+	}
+	if (m->holder != NULL && m->holder != ME && strcmp(m->holder->s, name) == 0) {
+		*out = href(m->holder);
+		return 0;
+	}
+	if (m->leader != NULL && m->leader != ME && strcmp(m->leader->s, name) == 0) {
+		*out = href(m->leader);
+		return 0;
+	}
+	size_t n = strlen(name);
+	struct hstr *h = malloc(sizeof(*h) + n + 1);
+	if (h == NULL)
+		return -1;
+	h->refs = 1;
+	memcpy(h->s, name, n + 1);
+	*out = h;
+	return 0;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* rv copied into *dst (NULL or "" -> NULL); -1 when out of memory (*dst unchanged). */
+static int set_rv(char **dst, const char *rv)
+{
+	char *c = NULL;
+	if (rv != NULL && rv[0] != '\0') {
+		if (*dst != NULL && strcmp(*dst, rv) == 0)
+			return 0;
+		size_t n = strnlen(rv, LEASEFSM_RV_MAX - 1);
+		c = malloc(n + 1);
+		if (c == NULL)
+			return -1;
+		memcpy(c, rv, n);
+		c[n] = '\0';
+	}
+	free(*dst);
+	*dst = c;
+	return 0;
+}
 
 const char *leasefsm_config_error_str(enum leasefsm_config_error e)
 {
@@ -172,6 +260,67 @@ int leasefsm_format_microtime(int64_t wall_us, char *buf, unsigned long cap)
 	return 0;
 }
 
+int leasefsm_parse_microtime(const char *s, int64_t *wall_us)
+{
+	int y, mo, d, h, mi, se, us, n = 0;
+	char buf[LEASEFSM_TIME_MAX];
+
+	if (s == NULL || strnlen(s, LEASEFSM_TIME_MAX) != 27 ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%6dZ%n", &y, &mo, &d, &h, &mi, &se, &us, &n) != 7 ||
+	    n != 27 || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    se > 59 || us < 0)
+		return -1;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+			 .tm_min = mi, .tm_sec = se };
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1 || t < 0)
+		return -1;
+	int64_t v = (int64_t)t * 1000000 + us;
+	/* Only what formats back to the very same text: the round trip must be exact. */
+	if (leasefsm_format_microtime(v, buf, sizeof(buf)) < 0 || strcmp(buf, s) != 0)
+		return -1;
+	*wall_us = v;
+	return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s, size_t cap)
+{
+	return fnv(h, s, strnlen(s, cap - 1) + 1);
+}
+
+static uint64_t fnv_i64(uint64_t h, int64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
+	return fnv(h, b, sizeof(b));
+}
+
+void leasefsm_brief_of(const struct leasefsm_record *rec, struct leasefsm_brief *b)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	h = fnv_str(h, rec->holder, sizeof(rec->holder));
+	h = fnv_str(h, rec->acquire_time, sizeof(rec->acquire_time));
+	h = fnv_str(h, rec->renew_time, sizeof(rec->renew_time));
+	h = fnv_i64(h, rec->duration_s);
+	h = fnv_i64(h, rec->transitions);
+	b->holder = rec->holder;
+	b->duration_s = rec->duration_s;
+	b->transitions = rec->transitions;
+	if (leasefsm_parse_microtime(rec->acquire_time, &b->acquire_us) < 0)
+		b->acquire_us = LEASEFSM_NO_TIME;
+	b->digest = h;
+}
+
 struct leasefsm *leasefsm_new(const struct leasefsm_config *c)
 {
 	if (leasefsm_config_validate(c) != LEASEFSM_CONFIG_OK)
@@ -179,7 +328,7 @@ struct leasefsm *leasefsm_new(const struct leasefsm_config *c)
 	struct leasefsm *m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
-	memcpy(m->identity, c->identity, strlen(c->identity) + 1);
+	m->identity = c->identity;
 	m->lease_ms = c->lease_ms;
 	m->renew_ms = c->renew_ms;
 	m->retry_ms = c->retry_ms;
@@ -193,6 +342,11 @@ struct leasefsm *leasefsm_new(const struct leasefsm_config *c)
 
 void leasefsm_free(struct leasefsm *m)
 {
+	if (m == NULL)
+		return;
+	hput(m->holder);
+	hput(m->leader);
+	free(m->rv);
 	free(m);
 }
 
@@ -200,7 +354,7 @@ static void push_event(struct leasefsm *m, enum leasefsm_action ev)
 {
 	if (m->evlen == EVQ_CAP) /* cannot happen when the caller drains; keep the newest */
 		m->evhead = (m->evhead + 1) % EVQ_CAP, m->evlen--;
-	m->evq[(m->evhead + m->evlen) % EVQ_CAP] = ev;
+	m->evq[(m->evhead + m->evlen) % EVQ_CAP] = (uint8_t)ev;
 	m->evlen++;
 }
 
@@ -209,66 +363,83 @@ static void stop_leading(struct leasefsm *m, enum leasefsm_stop_reason why)
 	if (!m->leading)
 		return;
 	m->leading = 0;
-	m->stop_reason = why;
+	m->stop_reason = (uint8_t)why;
 	push_event(m, LEASEFSM_STOPPED_LEADING);
 }
 
 static void note_holder(struct leasefsm *m)
 {
-	if (m->obs != OBS_PRESENT || !m->rec.holder[0] || !strcmp(m->rec.holder, m->leader))
+	if (m->obs != OBS_PRESENT || m->holder == NULL || m->holder == m->leader ||
+	    strcmp(hs(m, m->holder), hs(m, m->leader)) == 0)
 		return;
-	memcpy(m->leader, m->rec.holder, sizeof(m->leader));
+	hput(m->leader);
+	m->leader = href(m->holder);
 	push_event(m, LEASEFSM_NEW_LEADER);
-}
-
-static int records_equal(const struct leasefsm_record *a, const struct leasefsm_record *b)
-{
-	return !strcmp(a->holder, b->holder) && a->duration_s == b->duration_s &&
-	       !strcmp(a->acquire_time, b->acquire_time) && !strcmp(a->renew_time, b->renew_time) &&
-	       a->transitions == b->transitions;
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = src ? strnlen(src, cap - 1) : 0;
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 static int names_us(const struct leasefsm *m)
 {
-	return m->obs == OBS_PRESENT && !strcmp(m->rec.holder, m->identity);
+	return m->obs == OBS_PRESENT && m->holder == ME;
 }
 
-void leasefsm_observe(struct leasefsm *m, const struct leasefsm_record *rec, const char *rv,
-		      int64_t now_ms)
+int leasefsm_observe(struct leasefsm *m, const struct leasefsm_record *rec, const char *rv,
+		     int64_t now_ms)
+{
+	if (rec == NULL)
+		return leasefsm_observe_brief(m, NULL, rv, now_ms);
+	/* Fields come from the caller's decoder: never trust them to be terminated. */
+	struct leasefsm_record r = *rec;
+	struct leasefsm_brief b;
+	r.holder[LEASEFSM_HOLDER_MAX - 1] = '\0';
+	r.acquire_time[LEASEFSM_TIME_MAX - 1] = '\0';
+	r.renew_time[LEASEFSM_TIME_MAX - 1] = '\0';
+	leasefsm_brief_of(&r, &b);
+	return leasefsm_observe_brief(m, &b, rv, now_ms);
+}
+
+int leasefsm_observe_brief(struct leasefsm *m, const struct leasefsm_brief *b, const char *rv,
+			   int64_t now_ms)
 {
 	int changed;
-	if (!rec) {
+	if (b == NULL) {
 		changed = m->obs != OBS_ABSENT;
 		m->obs = OBS_ABSENT;
-		m->rv[0] = '\0';
+		hput(m->holder);
+		m->holder = NULL;
+		free(m->rv);
+		m->rv = NULL;
 	} else {
-		changed = m->obs != OBS_PRESENT || !records_equal(&m->rec, rec);
+		struct hstr *h;
+		char *nrv = NULL;
+		/* Take what may fail first, so that out of memory changes nothing. */
+		if (set_rv(&nrv, rv) < 0)
+			return -1;
+		if (hget(m, b->holder, &h) < 0) {
+			free(nrv);
+			return -1;
+		}
+		changed = m->obs != OBS_PRESENT || m->digest != b->digest;
 		m->obs = OBS_PRESENT;
-		m->rec = *rec;
-		/* Fields come from the caller's decoder: never trust them to be terminated. */
-		m->rec.holder[LEASEFSM_HOLDER_MAX - 1] = '\0';
-		m->rec.acquire_time[LEASEFSM_TIME_MAX - 1] = '\0';
-		m->rec.renew_time[LEASEFSM_TIME_MAX - 1] = '\0';
-		copy_str(m->rv, sizeof(m->rv), rv);
+		hput(m->holder);
+		m->holder = h;
+		m->duration_s = b->duration_s;
+		m->transitions = b->transitions;
+		m->acquire_us = b->acquire_us;
+		m->digest = b->digest;
+		free(m->rv);
+		m->rv = nrv;
 	}
 	if (!changed)
-		return;
+		return 0;
 	m->obs_ms = now_ms;
 	m->gone = 0;
 	if (m->leading && !names_us(m))
-		stop_leading(m, rec ? LEASEFSM_STOP_TAKEN : LEASEFSM_STOP_DELETED);
+		stop_leading(m, b ? LEASEFSM_STOP_TAKEN : LEASEFSM_STOP_DELETED);
 	note_holder(m);
 	/* A change may have freed the lease: a waiting candidate looks again at once. */
 	if (!m->leading)
 		m->next_try = now_ms;
+	return 0;
 }
 
 void leasefsm_campaign(struct leasefsm *m, int64_t delay_ms)
@@ -286,7 +457,7 @@ void leasefsm_release(struct leasefsm *m)
 
 void leasefsm_holder_gone(struct leasefsm *m, const char *holder, int64_t now_ms)
 {
-	if (m->obs != OBS_PRESENT || !holder || !holder[0] || strcmp(m->rec.holder, holder) != 0 ||
+	if (m->obs != OBS_PRESENT || !holder || !holder[0] || strcmp(hs(m, m->holder), holder) != 0 ||
 	    !strcmp(holder, m->identity) || m->gone)
 		return;
 	m->gone = 1;
@@ -311,7 +482,7 @@ static int64_t record_free_since(const struct leasefsm *m)
 	case OBS_PRESENT:
 		break;
 	}
-	if (!m->rec.holder[0] || !strcmp(m->rec.holder, m->identity))
+	if (m->holder == NULL || m->holder == ME)
 		return m->obs_ms;
 	int64_t t = m->obs_ms > INT64_MAX - m->lease_ms ? INT64_MAX : m->obs_ms + m->lease_ms;
 	if (m->gone && m->gone_ms < t)
@@ -331,7 +502,7 @@ int64_t leasefsm_free_since(const struct leasefsm *m)
 
 int leasefsm_held_by_other(const struct leasefsm *m, int64_t now_ms)
 {
-	return m->obs == OBS_PRESENT && m->rec.holder[0] && !names_us(m) &&
+	return m->obs == OBS_PRESENT && m->holder != NULL && !names_us(m) &&
 	       now_ms < record_free_since(m);
 }
 
@@ -348,11 +519,15 @@ static int64_t min64(int64_t a, int64_t b)
 static enum leasefsm_action begin_write(struct leasefsm *m, enum leasefsm_action a, int64_t now_ms,
 					struct leasefsm_out *out)
 {
-	m->inflight = a;
+	struct leasefsm_brief b;
+	leasefsm_brief_of(&out->rec, &b);
+	m->inflight = (uint8_t)a;
 	m->sent_ms = now_ms;
-	m->sent = out->rec;
+	m->sent_transitions = b.transitions;
+	m->sent_acquire_us = b.acquire_us;
+	m->sent_digest = b.digest;
 	m->next_try = add_sat(now_ms, a == LEASEFSM_RENEW ? m->interval_ms : m->retry_ms);
-	memcpy(out->rv, m->rv, sizeof(out->rv));
+	copy_str(out->rv, sizeof(out->rv), m->rv);
 	out->wake_ms = LEASEFSM_NEVER;
 	return a;
 }
@@ -373,7 +548,7 @@ enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t w
 	if (m->leading && now_ms >= m->lead_until)
 		stop_leading(m, LEASEFSM_STOP_RENEW_DEADLINE);
 	if (m->evlen) {
-		enum leasefsm_action ev = m->evq[m->evhead];
+		enum leasefsm_action ev = (enum leasefsm_action)m->evq[m->evhead];
 		m->evhead = (m->evhead + 1) % EVQ_CAP;
 		m->evlen--;
 		return ev;
@@ -394,11 +569,11 @@ enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t w
 		r->duration_s = 1;
 		memcpy(r->acquire_time, now_str, sizeof(now_str));
 		memcpy(r->renew_time, now_str, sizeof(now_str));
-		r->transitions = m->rec.transitions;
+		r->transitions = m->transitions;
 		return begin_write(m, LEASEFSM_RELEASE, now_ms, out);
 	}
 
-	memcpy(r->holder, m->identity, sizeof(r->holder));
+	copy_str(r->holder, sizeof(r->holder), m->identity);
 	r->duration_s = leasefsm_duration_seconds(m->lease_ms);
 	memcpy(r->renew_time, now_str, sizeof(now_str));
 	/* The rank delay holds for an absent lease too: every candidate sees it absent at about
@@ -413,32 +588,39 @@ enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t w
 	}
 	if (names_us(m)) {
 		/* Ours already (we lead, or a record from before a restart): keep its history. */
-		memcpy(r->acquire_time, m->rec.acquire_time, sizeof(r->acquire_time));
-		r->transitions = m->rec.transitions;
+		if (m->acquire_us != LEASEFSM_NO_TIME)
+			leasefsm_format_microtime(m->acquire_us, r->acquire_time,
+						  sizeof(r->acquire_time));
+		r->transitions = m->transitions;
 		return begin_write(m, m->leading ? LEASEFSM_RENEW : LEASEFSM_ACQUIRE, now_ms, out);
 	}
 	if (now_ms < at)
 		return wait_until(m, at, out);
 	memcpy(r->acquire_time, now_str, sizeof(now_str));
-	r->transitions = m->rec.transitions + 1;
+	r->transitions = m->transitions + 1;
 	return begin_write(m, LEASEFSM_ACQUIRE, now_ms, out);
 }
 
 int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result res, const char *new_rv,
 			int64_t now_ms)
 {
-	enum leasefsm_action a = m->inflight;
+	enum leasefsm_action a = (enum leasefsm_action)m->inflight;
 	if (a == LEASEFSM_WAIT)
 		return -1;
 	m->inflight = LEASEFSM_WAIT;
 	switch (res) {
 	case LEASEFSM_WRITE_OK:
-		if (!(m->obs == OBS_PRESENT && records_equal(&m->rec, &m->sent)))
+		if (!(m->obs == OBS_PRESENT && m->digest == m->sent_digest))
 			m->obs_ms = now_ms;
 		m->obs = OBS_PRESENT;
-		m->rec = m->sent;
+		hput(m->holder);
+		m->holder = a == LEASEFSM_RELEASE ? NULL : ME;
+		m->duration_s = a == LEASEFSM_RELEASE ? 1 : leasefsm_duration_seconds(m->lease_ms);
+		m->transitions = m->sent_transitions;
+		m->acquire_us = m->sent_acquire_us;
+		m->digest = m->sent_digest;
 		m->gone = 0;
-		copy_str(m->rv, sizeof(m->rv), new_rv);
+		(void)set_rv(&m->rv, new_rv); /* out of memory: the old one, see leasefsm.h */
 		if (a != LEASEFSM_RELEASE) {
 			int64_t until = add_sat(m->sent_ms, m->renew_ms);
 			/* A success that arrives after the deadline does not make us lead again:
@@ -448,7 +630,7 @@ int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result res, cons
 				m->next_try = add_sat(m->sent_ms, m->interval_ms);
 				if (!m->leading) {
 					m->leading = 1;
-					m->stop_reason = LEASEFSM_STOP_NONE;
+					m->stop_reason = (uint8_t)LEASEFSM_STOP_NONE;
 					push_event(m, LEASEFSM_STARTED_LEADING);
 				}
 			} else if (m->want == WANT_LEAD) {
@@ -482,24 +664,31 @@ const char *leasefsm_identity(const struct leasefsm *m)
 
 const char *leasefsm_holder(const struct leasefsm *m)
 {
-	return m->obs == OBS_PRESENT ? m->rec.holder : "";
+	return m->obs == OBS_PRESENT ? hs(m, m->holder) : "";
 }
 
 const char *leasefsm_leader(const struct leasefsm *m)
 {
-	return m->leader;
+	return hs(m, m->leader);
 }
 
 int leasefsm_observed(const struct leasefsm *m, struct leasefsm_record *rec)
 {
 	if (m->obs != OBS_PRESENT)
 		return 0;
-	if (rec)
-		*rec = m->rec;
+	if (rec) {
+		memset(rec, 0, sizeof(*rec));
+		copy_str(rec->holder, sizeof(rec->holder), hs(m, m->holder));
+		rec->duration_s = m->duration_s;
+		rec->transitions = m->transitions;
+		if (m->acquire_us != LEASEFSM_NO_TIME)
+			leasefsm_format_microtime(m->acquire_us, rec->acquire_time,
+						  sizeof(rec->acquire_time));
+	}
 	return 1;
 }
 
 enum leasefsm_stop_reason leasefsm_stop_reason(const struct leasefsm *m)
 {
-	return m->stop_reason;
+	return (enum leasefsm_stop_reason)m->stop_reason;
 }

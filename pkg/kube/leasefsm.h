@@ -23,8 +23,11 @@
  *  - A free lease (absent ones included) is taken only `delay` ms after it became free (rank
  *    delay, leasefsm_campaign()), and, after leasefsm_hold_off(), no earlier than the hold-off.
  *
- * One machine is a few hundred bytes and arms no timer itself: the caller keeps one timer per
- * machine (or one for all) at the wake time the machine returns, so thousands are cheap.
+ * One machine is under 200 bytes (plus its resourceVersion and, when another node holds the
+ * lease, that holder's name, shared with the last leader's) and arms no timer itself: the caller
+ * keeps one timer per machine (or one for all) at the wake time the machine returns, so
+ * thousands are cheap. It keeps of the observed record only a struct leasefsm_brief: the fields
+ * it acts on and a digest of the rest.
  *
  * Driving it: after every input (observe, write_done, campaign, release, holder_gone, a timer),
  * call leasefsm_step() until it returns LEASEFSM_WAIT or a write action. Notification actions
@@ -39,6 +42,7 @@
 #define LEASEFSM_TIME_MAX   32	/* MicroTime "2006-01-02T15:04:05.000000Z" incl. NUL */
 #define LEASEFSM_RV_MAX	    64	/* metadata.resourceVersion incl. NUL */
 #define LEASEFSM_NEVER	    INT64_MAX
+#define LEASEFSM_NO_TIME    INT64_MIN /* leasefsm_brief.acquire_us: none */
 
 /* The Lease spec fields election uses. Strings are NUL-terminated and always fit. */
 struct leasefsm_record {
@@ -49,8 +53,26 @@ struct leasefsm_record {
 	int64_t transitions;		      /* spec.leaseTransitions */
 };
 
+/*
+ * What a machine keeps of a record, and all a caller must keep to feed it the same record again
+ * (kube/lease caches this, not the Lease): acquireTime as a number, renewTime only in the
+ * digest. An acquireTime that is not in MicroTime form (leasefsm_format_microtime(), what every
+ * client-go writer and the API server write) reads as none, so renewing a record naming us
+ * that carries such a time writes acquireTime "".
+ */
+struct leasefsm_brief {
+	const char *holder; /* spec.holderIdentity, "" = none; borrowed */
+	int64_t duration_s;
+	int64_t transitions;
+	int64_t acquire_us; /* spec.acquireTime, microseconds since the epoch, or LEASEFSM_NO_TIME */
+	uint64_t digest;    /* of every field, renewTime included: equal records, equal digests */
+};
+
+/* Fills *b from rec, whose strings must be NUL-terminated; b->holder points into rec. */
+void leasefsm_brief_of(const struct leasefsm_record *rec, struct leasefsm_brief *b);
+
 struct leasefsm_config {
-	const char *identity;	   /* our holderIdentity (copied) */
+	const char *identity;	   /* our holderIdentity (borrowed: must outlive the machine) */
 	int64_t lease_ms;	   /* how long a record that stopped changing stays valid */
 	int64_t renew_ms;	   /* renew deadline: leader stops if no renewal succeeded within */
 	int64_t retry_ms;	   /* retry period for acquire attempts and failed renewals */
@@ -115,13 +137,18 @@ void leasefsm_free(struct leasefsm *m);
 /*
  * What the caller saw of the Lease at now_ms: rec NULL means absent (404 or deleted). rv is its
  * metadata.resourceVersion. Call on every informer add/update/delete and every GET. Until the
- * first call the machine does not know the Lease and does nothing.
+ * first call the machine does not know the Lease and does nothing. Returns 0, or -1 when out of
+ * memory (nothing was observed).
  */
-void leasefsm_observe(struct leasefsm *m, const struct leasefsm_record *rec, const char *rv,
-		      int64_t now_ms);
+int leasefsm_observe(struct leasefsm *m, const struct leasefsm_record *rec, const char *rv,
+		     int64_t now_ms);
+/* The same from a brief (leasefsm_brief_of()); b NULL means absent. */
+int leasefsm_observe_brief(struct leasefsm *m, const struct leasefsm_brief *b, const char *rv,
+			   int64_t now_ms);
 
 /* The outcome of the write the last write action asked for; new_rv is the resourceVersion the
- * server returned on success. Returns 0, or -1 when no write was in flight (ignored). */
+ * server returned on success. Returns 0, or -1 when no write was in flight (ignored). Out of
+ * memory for new_rv, the old one is kept: the next write then fails its precondition, safely. */
 int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result r, const char *new_rv,
 			int64_t now_ms);
 
@@ -160,7 +187,8 @@ const char *leasefsm_identity(const struct leasefsm *m);
 const char *leasefsm_holder(const struct leasefsm *m);
 /* The last non-empty holder reported by NEW_LEADER ("" before any). */
 const char *leasefsm_leader(const struct leasefsm *m);
-/* 1 when a record was observed present (copied to *rec when rec is not NULL), else 0. */
+/* 1 when a record was observed present, else 0. With rec not NULL, copies what the machine keeps
+ * of it: holder, duration, transitions, acquireTime (reformatted; "" when none); renewTime "". */
 int leasefsm_observed(const struct leasefsm *m, struct leasefsm_record *rec);
 /*
  * When the lease became (or will become) free for us to take: the time it was seen absent or
@@ -178,6 +206,9 @@ enum leasefsm_stop_reason leasefsm_stop_reason(const struct leasefsm *m);
 /* Formats wall_us as a Kubernetes MicroTime ("2026-11-25T18:59:18.123456Z"); returns 0, or -1
  * when cap is too small or the time is out of range (buf then holds ""). */
 int leasefsm_format_microtime(int64_t wall_us, char *buf, unsigned long cap);
+/* The inverse: 0 with *wall_us set when s is exactly what leasefsm_format_microtime() writes,
+ * else -1. */
+int leasefsm_parse_microtime(const char *s, int64_t *wall_us);
 
 /* leaseDurationSeconds for a duration in ms: rounded up, at least 1. */
 int64_t leasefsm_duration_seconds(int64_t ms);

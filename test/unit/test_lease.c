@@ -48,12 +48,15 @@ static void note(struct seen *x, const char *what)
 	}
 }
 
-static void on_seen(const json_t *obj, int deleted, void *arg)
+static void on_seen(const struct lease_rec *r, int deleted, void *arg)
 {
 	struct seen *x = arg;
-	const char *name =
-		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	const char *name = r->name;
 	if (strcmp(name, "other") == 0) {
+		/* What the set keeps: the holder, also in the last state handed with a delete. */
+		ck_assert_str_eq(r->rec.holder, "n2");
+		ck_assert_int_eq(r->rec.duration_s, 2);
+		ck_assert_int_eq(r->kind, LEASEIO_NONE);
 		x->seen_other += !deleted;
 		x->seen_other_deleted += deleted;
 	}
@@ -197,15 +200,20 @@ static int first_write(const char *verb, const char *name, const char *holder)
 	return -1;
 }
 
-static void count_obj(const json_t *obj, void *arg)
+static void count_obj(const struct lease_rec *r, void *arg)
 {
-	(void)obj;
+	ck_assert_ptr_nonnull(r->name);
 	(*(int *)arg)++;
 }
 
 static int other_deleted(struct fixture *f)
 {
 	return f->seen.deleted_done && f->seen.seen_other_deleted;
+}
+
+static int synced_cond(struct fixture *f)
+{
+	return lease_set_has_synced(f->s);
 }
 
 static int both_lead_and_seen(struct fixture *f)
@@ -240,6 +248,18 @@ START_TEST(test_tags_clients_and_observer)
 	ck_assert_int_eq(w[si].client, 1);
 	/* The cache, and a stale Lease deleted through the set. */
 	ck_assert_ptr_nonnull(lease_set_get(f.s, "other"));
+	const struct lease_rec *r = lease_set_get(f.s, SVC_LEASE);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->name, SVC_LEASE);
+	ck_assert_int_eq(r->kind, LEASEIO_SERVICE);
+	ck_assert_str_eq(r->svc_ns, "default");
+	ck_assert_str_eq(r->svc_name, "web");
+	ck_assert_str_eq(r->rec.holder, "n1");
+	ck_assert_str_ne(r->rv, "");
+	r = lease_set_get(f.s, NODE_LEASE);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->kind, LEASEIO_PRESENCE);
+	ck_assert_ptr_null(r->svc_ns);
 	int n = 0;
 	lease_set_foreach(f.s, count_obj, &n);
 	ck_assert_int_eq(n, 3);
@@ -318,6 +338,77 @@ START_TEST(test_hold_off_until_lifted)
 }
 END_TEST
 
+static int ctl_renewed(struct fixture *f)
+{
+	const json_t *o = fake_kube_get("ctl");
+	return lease_is_leading(f->svc) &&
+	       json_integer_value(json_object_get(json_object_get(o, "spec"),
+						  "leaseTransitions")) == 8;
+}
+
+/*
+ * An untagged election (the controller's) keeps the labels and annotations someone else put on
+ * its Lease, though the set keeps no Lease object: and one started after the first list takes
+ * its own Lease back from what the set kept.
+ */
+START_TEST(test_untagged_keeps_foreign_metadata)
+{
+	struct fixture f;
+	char err[200];
+	memset(&f, 0, sizeof(f));
+	f.lp = loop_new();
+	f.lg = log_new(STDERR_FILENO, LOG_LEVEL_ERROR);
+	fake_kube_reset(f.lp);
+	f.kc = fake_kube_client_new(f.lp, 0);
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}, s:{s:s}}, s:{s:s, s:i, s:s, s:i}}",
+			      "apiVersion", "coordination.k8s.io/v1", "kind", "Lease", "metadata",
+			      "name", "ctl", "namespace", "ns", "labels", "team", "net",
+			      "annotations", "note", "hands off", "spec", "holderIdentity", "n1",
+			      "leaseDurationSeconds", 2, "acquireTime",
+			      "2025-11-25T18:00:00.000000Z", "leaseTransitions", 7);
+	ck_assert_int_eq(fake_kube_put(o), 0);
+	json_decref(o);
+	f.s = lease_set_new(f.lp, f.lg, f.kc, "ns", NULL);
+	ck_assert_int_eq(lease_set_start(f.s), 0);
+	run_until(&f, synced_cond, "the first list");
+	/* Ours from before a restart: taken back at once, its history kept. */
+	f.svc = lease_new(f.s, "ctl", &presence_cfg, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(f.svc);
+	lease_campaign(f.svc, 0);
+	run_until(&f, svc_leads, "the controller's lease");
+	o = (json_t *)fake_kube_get("ctl");
+	const json_t *md = json_object_get(o, "metadata");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "labels"), "team")),
+			 "net");
+	ck_assert_str_eq(json_string_value(
+				 json_object_get(json_object_get(md, "annotations"), "note")),
+			 "hands off");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "spec"),
+							   "acquireTime")),
+			 "2025-11-25T18:00:00.000000Z");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "spec"),
+							    "leaseTransitions")),
+			 7);
+	/* Someone else takes it and labels it anew: our next take keeps the new labels. */
+	o = json_deep_copy(fake_kube_get("ctl"));
+	json_object_set_new(json_object_get(json_object_get(o, "metadata"), "labels"), "team",
+			    json_string("ops"));
+	json_object_set_new(json_object_get(o, "spec"), "holderIdentity", json_string(""));
+	json_object_del(json_object_get(o, "metadata"), "resourceVersion");
+	ck_assert_int_eq(fake_kube_put(o), 0);
+	json_decref(o);
+	run_until(&f, ctl_renewed, "the lease taken again");
+	md = json_object_get(fake_kube_get("ctl"), "metadata");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "labels"), "team")),
+			 "ops");
+	lease_set_free(f.s);
+	fake_kube_client_free(f.kc);
+	fake_kube_reset(NULL);
+	log_free(f.lg);
+	loop_free(f.lp);
+}
+END_TEST
+
 static Suite *lease_suite(void)
 {
 	Suite *s = suite_create("lease");
@@ -326,6 +417,7 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_tags_clients_and_observer);
 	tcase_add_test(tc, test_release_all_services_then_presence);
 	tcase_add_test(tc, test_hold_off_until_lifted);
+	tcase_add_test(tc, test_untagged_keeps_foreign_metadata);
 	suite_add_tcase(s, tc);
 	return s;
 }

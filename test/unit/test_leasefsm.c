@@ -728,6 +728,121 @@ START_TEST(test_two_candidates_never_both_lead)
 }
 END_TEST
 
+/* Node names may be 253 characters: as holder, as leader and as our own identity. */
+START_TEST(test_holder_of_253_characters)
+{
+	char peer[254], me[254];
+	memset(peer, 'p', 253);
+	peer[253] = '\0';
+	memset(me, 'm', 253);
+	me[253] = '\0';
+	struct leasefsm_config c = presence;
+	c.identity = me;
+	struct leasefsm *m = leasefsm_new(&c);
+	struct leasefsm_out o;
+	struct trace t = { .n = 0 };
+	struct leasefsm_record r = rec_of("x", "2025-11-25T18:59:18.000000Z", 1);
+	memcpy(r.holder, peer, sizeof(peer));
+	ck_assert_int_eq(leasefsm_observe(m, &r, "7", 0), 0);
+	leasefsm_campaign(m, 0);
+	ck_assert_int_eq(drive(m, 0, &o, &t), LEASEFSM_WAIT);
+	ck_assert_int_eq(traced(&t, LEASEFSM_NEW_LEADER), 1);
+	ck_assert_str_eq(leasefsm_holder(m), peer);
+	ck_assert_str_eq(leasefsm_leader(m), peer);
+	ck_assert(leasefsm_held_by_other(m, 10));
+	struct leasefsm_record seen;
+	ck_assert(leasefsm_observed(m, &seen));
+	ck_assert_str_eq(seen.holder, peer);
+	ck_assert_int_eq(seen.transitions, 1);
+	/* Expired: ours to take, written with the whole identity. */
+	ck_assert_int_eq(drive(m, 1500, &o, NULL), LEASEFSM_ACQUIRE);
+	ck_assert_str_eq(o.rec.holder, me);
+	ck_assert_int_eq(o.rec.transitions, 2);
+	ck_assert_str_eq(o.rv, "7");
+	leasefsm_write_done(m, LEASEFSM_WRITE_OK, "8", 1510);
+	t.n = 0;
+	ck_assert_int_eq(drive(m, 1510, &o, &t), LEASEFSM_WAIT);
+	ck_assert(leasefsm_is_leading(m));
+	ck_assert_str_eq(leasefsm_holder(m), me);
+	ck_assert_str_eq(leasefsm_leader(m), me);
+	/* The peer comes back and takes it: it is the leader again. */
+	r.transitions = 3;
+	strcpy(r.renew_time, "2025-11-25T18:59:20.000000Z");
+	leasefsm_observe(m, &r, "9", 1600);
+	t.n = 0;
+	ck_assert_int_eq(drive(m, 1600, &o, &t), LEASEFSM_WAIT);
+	ck_assert(traced(&t, LEASEFSM_STOPPED_LEADING) && traced(&t, LEASEFSM_NEW_LEADER));
+	ck_assert_str_eq(leasefsm_leader(m), peer);
+	/* Declared gone by its full name: free at once. */
+	leasefsm_holder_gone(m, peer, 1700);
+	ck_assert_int_eq(leasefsm_free_since(m), 1700);
+	leasefsm_free(m);
+}
+END_TEST
+
+/* The brief: equal records, equal digests; any field changed, another one. */
+START_TEST(test_brief_digest_and_acquire_time)
+{
+	struct leasefsm_record a = rec_of("n1", "2025-11-25T18:59:18.000000Z", 4), b;
+	struct leasefsm_brief ba, bb;
+	leasefsm_brief_of(&a, &ba);
+	ck_assert_str_eq(ba.holder, "n1");
+	ck_assert_int_eq(ba.duration_s, 2);
+	ck_assert_int_eq(ba.transitions, 4);
+	char buf[LEASEFSM_TIME_MAX];
+	ck_assert_int_eq(leasefsm_format_microtime(ba.acquire_us, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "2025-11-25T18:00:00.000000Z");
+	b = a;
+	leasefsm_brief_of(&b, &bb);
+	ck_assert(ba.digest == bb.digest);
+	strcpy(b.renew_time, "2025-11-25T18:59:18.000001Z");
+	leasefsm_brief_of(&b, &bb);
+	ck_assert(ba.digest != bb.digest);
+	b = a;
+	b.duration_s = 3;
+	leasefsm_brief_of(&b, &bb);
+	ck_assert(ba.digest != bb.digest);
+	b = a;
+	strcpy(b.holder, "n2");
+	leasefsm_brief_of(&b, &bb);
+	ck_assert(ba.digest != bb.digest);
+	/* Only the exact MicroTime form is a time. */
+	int64_t us;
+	ck_assert_int_eq(leasefsm_parse_microtime("2025-11-25T18:59:18.123456Z", &us), 0);
+	ck_assert_int_eq(us, WALL0);
+	ck_assert_int_eq(leasefsm_parse_microtime("2025-11-25T18:59:18Z", &us), -1);
+	ck_assert_int_eq(leasefsm_parse_microtime("2025-11-25T18:59:18.123456+00:00", &us), -1);
+	ck_assert_int_eq(leasefsm_parse_microtime("2025-02-30T18:59:18.123456Z", &us), -1);
+	ck_assert_int_eq(leasefsm_parse_microtime("", &us), -1);
+	strcpy(b.acquire_time, "2025-11-25T18:59:18Z");
+	leasefsm_brief_of(&b, &bb);
+	ck_assert(bb.acquire_us == LEASEFSM_NO_TIME);
+}
+END_TEST
+
+/* A renewal the informer echoes back is no change: expiry still counts from the write. */
+START_TEST(test_echo_of_own_write_is_no_change)
+{
+	struct leasefsm *m = leasefsm_new(&presence);
+	struct leasefsm *b = leasefsm_new(&(struct leasefsm_config){ "node-b", 1500, 1000, 250, 0 });
+	struct leasefsm_out o;
+	leasefsm_observe(m, NULL, NULL, 0);
+	leasefsm_campaign(m, 0);
+	ck_assert_int_eq(drive(m, 0, &o, NULL), LEASEFSM_CREATE);
+	struct leasefsm_record written = o.rec;
+	leasefsm_write_done(m, LEASEFSM_WRITE_OK, "1", 5);
+	ck_assert_int_eq(drive(m, 5, &o, NULL), LEASEFSM_WAIT);
+	leasefsm_observe(m, &written, "1", 400);
+	ck_assert_int_eq(leasefsm_free_since(m), 5);
+	/* The peer sees it once; the same record again later does not restart expiry. */
+	leasefsm_observe(b, &written, "1", 10);
+	leasefsm_observe(b, &written, "1", 900);
+	ck_assert_int_eq(leasefsm_free_since(b), 1510);
+	leasefsm_free(m);
+	leasefsm_free(b);
+}
+END_TEST
+
 static Suite *leasefsm_suite(void)
 {
 	Suite *s = suite_create("leasefsm");
@@ -751,6 +866,9 @@ static Suite *leasefsm_suite(void)
 	tcase_add_test(tc, test_release_hands_over_within_retry);
 	tcase_add_test(tc, test_release_while_renew_in_flight);
 	tcase_add_test(tc, test_enum_strings);
+	tcase_add_test(tc, test_holder_of_253_characters);
+	tcase_add_test(tc, test_brief_digest_and_acquire_time);
+	tcase_add_test(tc, test_echo_of_own_write_is_no_change);
 	suite_add_tcase(s, tc);
 	TCase *sim = tcase_create("simulation");
 	tcase_set_timeout(sim, 60);
