@@ -494,7 +494,7 @@ struct lease_set *lease_set_new(struct loop *lp, struct log *lg, struct kube_cli
 		.on_error = on_error,
 		.arg = s,
 		/* The set keeps its own struct lease_rec per Lease: no second copy, as JSON. */
-		// KEYS_ONLY .keys_only = 1,
+		.keys_only = 1,
 	};
 	if (s->ns && s->tab && s->ctab)
 		s->inf = informer_new(lp, lg, kc, &o);
