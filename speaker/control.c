@@ -1104,9 +1104,8 @@ static void collect_svc(struct control *c, struct svc *s)
 		const char *holder = l->rec.holder;
 		int64_t now = now_ms(c);
 		/* The holder deletes its stale lease; anyone does when the holder is gone. */
-		if (!c->stopping &&
-		    (holder[0] == '\0' || strcmp(holder, c->node) == 0 ||
-		     !presence_is_live(c->presence, holder, now))) {
+		if (!c->stopping && (holder[0] == '\0' || strcmp(holder, c->node) == 0 ||
+				     !presence_is_live(c->presence, holder, now))) {
 			log_info(c->lg, "deleting the lease of a deleted service", "service",
 				 s->key, "lease", s->lease);
 			if (strcmp(holder, c->node) == 0 || holder[0] == '\0')

@@ -163,7 +163,7 @@ static struct centry *centry_new(const json_t *obj, const char *name,
 static int cgrow(struct lease_set *s)
 {
 	size_t n = s->cbuckets * 2;
-	struct centry **tab = calloc(n, sizeof(*tab));
+	struct centry **tab = calloc(n, sizeof(struct centry *));
 	if (!tab)
 		return -1;
 	for (size_t i = 0; i < s->cbuckets; i++) {
@@ -576,8 +576,8 @@ const struct lease_rec *lease_set_get(const struct lease_set *s, const char *nam
 	return e ? &e->r : NULL;
 }
 
-void lease_set_foreach(const struct lease_set *s,
-		       void (*fn)(const struct lease_rec *r, void *arg), void *arg)
+void lease_set_foreach(const struct lease_set *s, void (*fn)(const struct lease_rec *r, void *arg),
+		       void *arg)
 {
 	for (size_t i = 0; i < s->cbuckets; i++)
 		for (const struct centry *e = s->ctab[i]; e; e = e->hnext)

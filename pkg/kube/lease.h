@@ -77,8 +77,8 @@ void lease_set_hold_off(struct lease_set *s, int64_t until_ms);
 /* What the set keeps of Lease `name`, or NULL; borrowed until control returns to the loop. */
 const struct lease_rec *lease_set_get(const struct lease_set *s, const char *name);
 /* Calls fn for every Lease the set keeps; fn must not start or free elections. */
-void lease_set_foreach(const struct lease_set *s,
-		       void (*fn)(const struct lease_rec *r, void *arg), void *arg);
+void lease_set_foreach(const struct lease_set *s, void (*fn)(const struct lease_rec *r, void *arg),
+		       void *arg);
 /* The informer under the set (its counters), borrowed. */
 const struct informer *lease_set_informer(const struct lease_set *s);
 
@@ -116,8 +116,9 @@ struct lease_callbacks {
 
 /*
  * A new election on Lease `name` (not campaigning yet). cfg is validated and copied (its
- * identity kept once per set): on a bad one, NULL with a one-line reason in err. Callbacks run from the loop; they may call lease_release()
- * or lease_campaign() but not lease_free() on their own lease.
+ * identity kept once per set): on a bad one, NULL with a one-line reason in err. Callbacks run from
+ * the loop; they may call lease_release() or lease_campaign() but not lease_free() on their own
+ * lease.
  */
 struct lease *lease_new(struct lease_set *s, const char *name, const struct leasefsm_config *cfg,
 			const struct lease_callbacks *cb, char *err, size_t errcap);

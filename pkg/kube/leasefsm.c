@@ -26,9 +26,10 @@ struct hstr {
 	char s[];
 };
 
-/* Stands for our own identity in place of a copy: the config owns that string. */
-static const struct hstr me_mark;
-#define ME ((struct hstr *)(uintptr_t)&me_mark)
+/* Stands for our own identity in place of a copy (the config owns that string): only its
+ * address is used, it is never written. */
+static struct hstr me_mark;
+#define ME (&me_mark)
 
 struct leasefsm {
 	const char *identity; /* borrowed from the config */
@@ -56,7 +57,7 @@ struct leasefsm {
 	uint8_t obs;	     /* enum obs_state */
 	uint8_t want;	     /* enum want */
 	uint8_t leading;
-	uint8_t gone; /* holder declared dead, until the record changes */
+	uint8_t gone;	  /* holder declared dead, until the record changes */
 	uint8_t inflight; /* enum leasefsm_action; LEASEFSM_WAIT: none */
 	uint8_t stop_reason;
 	uint8_t evhead, evlen;
@@ -81,7 +82,8 @@ static struct hstr *href(struct hstr *h)
 	return h;
 }
 
-/* A reference for name (terminated): ours, shared with what we hold, or a copy. -1: no memory. */
+/* A reference for name (terminated, not the observed holder): ours, shared with the last
+ * leader, or a copy. -1: no memory. */
 static int hget(struct leasefsm *m, const char *name, struct hstr **out)
 {
 	*out = NULL;
@@ -89,10 +91,6 @@ static int hget(struct leasefsm *m, const char *name, struct hstr **out)
 		return 0;
 	if (strcmp(name, m->identity) == 0) {
 		*out = ME;
-		return 0;
-	}
-	if (m->holder != NULL && m->holder != ME && strcmp(m->holder->s, name) == 0) {
-		*out = href(m->holder);
 		return 0;
 	}
 	if (m->leader != NULL && m->leader != ME && strcmp(m->leader->s, name) == 0) {
@@ -270,10 +268,14 @@ int leasefsm_parse_microtime(const char *s, int64_t *wall_us)
 	    n != 27 || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    se > 59 || us < 0)
 		return -1;
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-			 .tm_min = mi, .tm_sec = se };
+	struct tm tm = { .tm_year = y - 1900,
+			 .tm_mon = mo - 1,
+			 .tm_mday = d,
+			 .tm_hour = h,
+			 .tm_min = mi,
+			 .tm_sec = se };
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1 || t < 0)
+	if (t < 0)
 		return -1;
 	int64_t v = (int64_t)t * 1000000 + us;
 	/* Only what formats back to the very same text: the round trip must be exact. */
@@ -409,19 +411,21 @@ int leasefsm_observe_brief(struct leasefsm *m, const struct leasefsm_brief *b, c
 		free(m->rv);
 		m->rv = NULL;
 	} else {
-		struct hstr *h;
+		struct hstr *h = m->holder;
 		char *nrv = NULL;
 		/* Take what may fail first, so that out of memory changes nothing. */
 		if (set_rv(&nrv, rv) < 0)
 			return -1;
-		if (hget(m, b->holder, &h) < 0) {
+		if (strcmp(b->holder, hs(m, h)) != 0 && hget(m, b->holder, &h) < 0) {
 			free(nrv);
 			return -1;
 		}
 		changed = m->obs != OBS_PRESENT || m->digest != b->digest;
 		m->obs = OBS_PRESENT;
-		hput(m->holder);
-		m->holder = h;
+		if (h != m->holder) {
+			hput(m->holder);
+			m->holder = h;
+		}
 		m->duration_s = b->duration_s;
 		m->transitions = b->transitions;
 		m->acquire_us = b->acquire_us;
@@ -457,8 +461,8 @@ void leasefsm_release(struct leasefsm *m)
 
 void leasefsm_holder_gone(struct leasefsm *m, const char *holder, int64_t now_ms)
 {
-	if (m->obs != OBS_PRESENT || !holder || !holder[0] || strcmp(hs(m, m->holder), holder) != 0 ||
-	    !strcmp(holder, m->identity) || m->gone)
+	if (m->obs != OBS_PRESENT || !holder || !holder[0] ||
+	    strcmp(hs(m, m->holder), holder) != 0 || !strcmp(holder, m->identity) || m->gone)
 		return;
 	m->gone = 1;
 	m->gone_ms = now_ms;

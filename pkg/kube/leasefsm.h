@@ -64,7 +64,8 @@ struct leasefsm_brief {
 	const char *holder; /* spec.holderIdentity, "" = none; borrowed */
 	int64_t duration_s;
 	int64_t transitions;
-	int64_t acquire_us; /* spec.acquireTime, microseconds since the epoch, or LEASEFSM_NO_TIME */
+	int64_t acquire_us; /* spec.acquireTime, microseconds since the epoch, or LEASEFSM_NO_TIME
+			     */
 	uint64_t digest;    /* of every field, renewTime included: equal records, equal digests */
 };
 

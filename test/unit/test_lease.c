@@ -342,8 +342,8 @@ static int ctl_renewed(struct fixture *f)
 {
 	const json_t *o = fake_kube_get("ctl");
 	return lease_is_leading(f->svc) &&
-	       json_integer_value(json_object_get(json_object_get(o, "spec"),
-						  "leaseTransitions")) == 8;
+	       json_integer_value(
+		       json_object_get(json_object_get(o, "spec"), "leaseTransitions")) == 8;
 }
 
 /*
@@ -380,15 +380,15 @@ START_TEST(test_untagged_keeps_foreign_metadata)
 	const json_t *md = json_object_get(o, "metadata");
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "labels"), "team")),
 			 "net");
-	ck_assert_str_eq(json_string_value(
-				 json_object_get(json_object_get(md, "annotations"), "note")),
-			 "hands off");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "spec"),
-							   "acquireTime")),
-			 "2025-11-25T18:00:00.000000Z");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "spec"),
-							    "leaseTransitions")),
-			 7);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(md, "annotations"), "note")),
+		"hands off");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(o, "spec"), "acquireTime")),
+		"2025-11-25T18:00:00.000000Z");
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(o, "spec"), "leaseTransitions")),
+		7);
 	/* Someone else takes it and labels it anew: our next take keeps the new labels. */
 	o = json_deep_copy(fake_kube_get("ctl"));
 	json_object_set_new(json_object_get(json_object_get(o, "metadata"), "labels"), "team",

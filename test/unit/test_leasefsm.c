@@ -824,7 +824,8 @@ END_TEST
 START_TEST(test_echo_of_own_write_is_no_change)
 {
 	struct leasefsm *m = leasefsm_new(&presence);
-	struct leasefsm *b = leasefsm_new(&(struct leasefsm_config){ "node-b", 1500, 1000, 250, 0 });
+	struct leasefsm *b =
+		leasefsm_new(&(struct leasefsm_config){ "node-b", 1500, 1000, 250, 0 });
 	struct leasefsm_out o;
 	leasefsm_observe(m, NULL, NULL, 0);
 	leasefsm_campaign(m, 0);
