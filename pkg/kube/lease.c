@@ -14,7 +14,7 @@ struct lease {
 	struct lease_set *s;
 	struct lease *hnext; /* hash chain */
 	struct leasefsm *fsm;
-	struct lease_callbacks cb;
+	const struct lease_callbacks *cb; /* the set's copy, shared by equal ones */
 	struct loop_timer timer;
 	struct kube_request *write;
 	struct kube_client *kc; /* NULL: the set's */
@@ -34,10 +34,17 @@ struct centry {
 	char str[];
 };
 
-/* One copy of each identity the set's elections use: a leasefsm borrows it. */
-struct ident {
-	struct ident *next;
-	char s[];
+/* One copy of each configuration and set of callbacks the set's elections use: a thousand
+ * service elections share one of each. A leasefsm borrows its configuration. */
+struct shared_cfg {
+	struct shared_cfg *next;
+	struct leasefsm_config c; /* c.identity points to id */
+	char id[];
+};
+
+struct shared_cb {
+	struct shared_cb *next;
+	struct lease_callbacks cb;
 };
 
 struct lease_set {
@@ -51,7 +58,8 @@ struct lease_set {
 	size_t nbuckets, n;
 	struct centry **ctab; /* the Leases, by name */
 	size_t cbuckets, cn;
-	struct ident *idents;
+	struct shared_cfg *cfgs;
+	struct shared_cb *cbs;
 	struct lease_set_observer obs;
 	int64_t hold_off;
 	uint64_t writes, write_errors;
@@ -270,8 +278,8 @@ static void write_done(const struct kube_error *err, json_t *obj, void *arg)
 	leasefsm_write_done(l->fsm, r, json_is_string(rv) ? json_string_value(rv) : NULL,
 			    now_ms(s));
 	drive(l);
-	if (l->cb.written)
-		l->cb.written(l, l->cb.arg);
+	if (l->cb->written)
+		l->cb->written(l, l->cb->arg);
 	release_progress(s);
 }
 
@@ -364,19 +372,19 @@ static void drive(struct lease *l)
 		case LEASEFSM_STARTED_LEADING:
 			if (l->kind == LEASEIO_NONE)
 				log_info(s->lg, "lease acquired", "lease", l->name);
-			if (l->cb.started_leading)
-				l->cb.started_leading(l, l->cb.arg);
+			if (l->cb->started_leading)
+				l->cb->started_leading(l, l->cb->arg);
 			break;
 		case LEASEFSM_STOPPED_LEADING:
 			if (l->kind == LEASEIO_NONE)
 				log_info(s->lg, "lease lost", "lease", l->name, "reason",
 					 leasefsm_stop_reason_str(leasefsm_stop_reason(l->fsm)));
-			if (l->cb.stopped_leading)
-				l->cb.stopped_leading(l, leasefsm_stop_reason(l->fsm), l->cb.arg);
+			if (l->cb->stopped_leading)
+				l->cb->stopped_leading(l, leasefsm_stop_reason(l->fsm), l->cb->arg);
 			break;
 		case LEASEFSM_NEW_LEADER:
-			if (l->cb.new_leader)
-				l->cb.new_leader(l, leasefsm_leader(l->fsm), l->cb.arg);
+			if (l->cb->new_leader)
+				l->cb->new_leader(l, leasefsm_leader(l->fsm), l->cb->arg);
 			break;
 		}
 	}
@@ -528,10 +536,15 @@ void lease_set_free(struct lease_set *s)
 			centry_free(e);
 		}
 	}
-	while (s->idents) {
-		struct ident *next = s->idents->next;
-		free(s->idents);
-		s->idents = next;
+	while (s->cfgs) {
+		struct shared_cfg *next = s->cfgs->next;
+		free(s->cfgs);
+		s->cfgs = next;
+	}
+	while (s->cbs) {
+		struct shared_cb *next = s->cbs->next;
+		free(s->cbs);
+		s->cbs = next;
 	}
 	informer_free(s->inf);
 	free(s->ctab);
@@ -669,20 +682,43 @@ static int grow(struct lease_set *s)
 	return 0;
 }
 
-/* The set's copy of identity (its elections borrow it); NULL when out of memory. */
-static const char *intern_identity(struct lease_set *s, const char *identity)
+/* The set's copy of c (its elections borrow it); NULL when out of memory. */
+static const struct leasefsm_config *share_cfg(struct lease_set *s, const struct leasefsm_config *c)
 {
-	for (struct ident *i = s->idents; i; i = i->next)
-		if (strcmp(i->s, identity) == 0)
-			return i->s;
-	size_t n = strlen(identity) + 1;
-	struct ident *i = malloc(sizeof(*i) + n);
-	if (!i)
+	for (struct shared_cfg *x = s->cfgs; x; x = x->next)
+		if (x->c.lease_ms == c->lease_ms && x->c.renew_ms == c->renew_ms &&
+		    x->c.retry_ms == c->retry_ms &&
+		    x->c.renew_interval_ms == c->renew_interval_ms &&
+		    strcmp(x->id, c->identity) == 0)
+			return &x->c;
+	size_t n = strlen(c->identity) + 1;
+	struct shared_cfg *x = malloc(sizeof(*x) + n);
+	if (!x)
 		return NULL;
-	memcpy(i->s, identity, n);
-	i->next = s->idents;
-	s->idents = i;
-	return i->s;
+	memcpy(x->id, c->identity, n);
+	x->c = *c;
+	x->c.identity = x->id;
+	x->next = s->cfgs;
+	s->cfgs = x;
+	return &x->c;
+}
+
+/* The set's copy of cb; NULL when out of memory. */
+static const struct lease_callbacks *share_cb(struct lease_set *s, const struct lease_callbacks *cb)
+{
+	for (struct shared_cb *x = s->cbs; x; x = x->next)
+		if (x->cb.started_leading == cb->started_leading &&
+		    x->cb.stopped_leading == cb->stopped_leading &&
+		    x->cb.new_leader == cb->new_leader && x->cb.written == cb->written &&
+		    x->cb.arg == cb->arg)
+			return &x->cb;
+	struct shared_cb *x = malloc(sizeof(*x));
+	if (!x)
+		return NULL;
+	x->cb = *cb;
+	x->next = s->cbs;
+	s->cbs = x;
+	return &x->cb;
 }
 
 struct lease *lease_new(struct lease_set *s, const char *name, const struct leasefsm_config *cfg,
@@ -702,12 +738,12 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 		snprintf(err, errcap, "lease %s/%s: out of memory", s->ns, name);
 		return NULL;
 	}
-	const char *id = intern_identity(s, cfg->identity);
-	struct leasefsm_config c = *cfg;
-	c.identity = id;
+	const struct leasefsm_config *c = share_cfg(s, cfg);
+	const struct lease_callbacks none = { 0 };
+	const struct lease_callbacks *scb = share_cb(s, cb ? cb : &none);
 	size_t len = strlen(name);
-	struct lease *l = id ? calloc(1, sizeof(*l) + len + 1) : NULL;
-	if (!l || !(l->fsm = leasefsm_new(&c))) {
+	struct lease *l = c && scb ? calloc(1, sizeof(*l) + len + 1) : NULL;
+	if (!l || !(l->fsm = leasefsm_new(c))) {
 		free(l);
 		snprintf(err, errcap, "lease %s/%s: out of memory", s->ns, name);
 		return NULL;
@@ -715,8 +751,7 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 	memcpy(l->name, name, len + 1);
 	l->s = s;
 	leasefsm_hold_off(l->fsm, s->hold_off);
-	if (cb)
-		l->cb = *cb;
+	l->cb = scb;
 	size_t b = hash(name) & (s->nbuckets - 1);
 	l->hnext = s->tab[b];
 	s->tab[b] = l;

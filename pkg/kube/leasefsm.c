@@ -32,8 +32,7 @@ static struct hstr me_mark;
 #define ME (&me_mark)
 
 struct leasefsm {
-	const char *identity; /* borrowed from the config */
-	int64_t lease_ms, renew_ms, retry_ms, interval_ms;
+	const struct leasefsm_config *cfg; /* borrowed: every election of a set shares one */
 
 	/* The observed record, as a brief: holder NULL is "", ME is us. */
 	struct hstr *holder;
@@ -64,9 +63,15 @@ struct leasefsm {
 	uint8_t evq[EVQ_CAP];
 };
 
+/* client-go renews every retry period; the speaker's service leases less often. */
+static int64_t interval_ms(const struct leasefsm *m)
+{
+	return m->cfg->renew_interval_ms ? m->cfg->renew_interval_ms : m->cfg->retry_ms;
+}
+
 static const char *hs(const struct leasefsm *m, const struct hstr *h)
 {
-	return h == NULL ? "" : h == ME ? m->identity : h->s;
+	return h == NULL ? "" : h == ME ? m->cfg->identity : h->s;
 }
 
 static void hput(struct hstr *h)
@@ -89,7 +94,7 @@ static int hget(struct leasefsm *m, const char *name, struct hstr **out)
 	*out = NULL;
 	if (name[0] == '\0')
 		return 0;
-	if (strcmp(name, m->identity) == 0) {
+	if (strcmp(name, m->cfg->identity) == 0) {
 		*out = ME;
 		return 0;
 	}
@@ -330,11 +335,7 @@ struct leasefsm *leasefsm_new(const struct leasefsm_config *c)
 	struct leasefsm *m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
-	m->identity = c->identity;
-	m->lease_ms = c->lease_ms;
-	m->renew_ms = c->renew_ms;
-	m->retry_ms = c->retry_ms;
-	m->interval_ms = c->renew_interval_ms ? c->renew_interval_ms : c->retry_ms;
+	m->cfg = c;
 	m->obs = OBS_UNKNOWN;
 	m->want = WANT_NOTHING;
 	m->inflight = LEASEFSM_WAIT;
@@ -462,7 +463,7 @@ void leasefsm_release(struct leasefsm *m)
 void leasefsm_holder_gone(struct leasefsm *m, const char *holder, int64_t now_ms)
 {
 	if (m->obs != OBS_PRESENT || !holder || !holder[0] ||
-	    strcmp(hs(m, m->holder), holder) != 0 || !strcmp(holder, m->identity) || m->gone)
+	    strcmp(hs(m, m->holder), holder) != 0 || !strcmp(holder, m->cfg->identity) || m->gone)
 		return;
 	m->gone = 1;
 	m->gone_ms = now_ms;
@@ -488,7 +489,8 @@ static int64_t record_free_since(const struct leasefsm *m)
 	}
 	if (m->holder == NULL || m->holder == ME)
 		return m->obs_ms;
-	int64_t t = m->obs_ms > INT64_MAX - m->lease_ms ? INT64_MAX : m->obs_ms + m->lease_ms;
+	int64_t t =
+		m->obs_ms > INT64_MAX - m->cfg->lease_ms ? INT64_MAX : m->obs_ms + m->cfg->lease_ms;
 	if (m->gone && m->gone_ms < t)
 		t = m->gone_ms;
 	return t;
@@ -530,7 +532,7 @@ static enum leasefsm_action begin_write(struct leasefsm *m, enum leasefsm_action
 	m->sent_transitions = b.transitions;
 	m->sent_acquire_us = b.acquire_us;
 	m->sent_digest = b.digest;
-	m->next_try = add_sat(now_ms, a == LEASEFSM_RENEW ? m->interval_ms : m->retry_ms);
+	m->next_try = add_sat(now_ms, a == LEASEFSM_RENEW ? interval_ms(m) : m->cfg->retry_ms);
 	copy_str(out->rv, sizeof(out->rv), m->rv);
 	out->wake_ms = LEASEFSM_NEVER;
 	return a;
@@ -577,8 +579,8 @@ enum leasefsm_action leasefsm_step(struct leasefsm *m, int64_t now_ms, int64_t w
 		return begin_write(m, LEASEFSM_RELEASE, now_ms, out);
 	}
 
-	copy_str(r->holder, sizeof(r->holder), m->identity);
-	r->duration_s = leasefsm_duration_seconds(m->lease_ms);
+	copy_str(r->holder, sizeof(r->holder), m->cfg->identity);
+	r->duration_s = leasefsm_duration_seconds(m->cfg->lease_ms);
 	memcpy(r->renew_time, now_str, sizeof(now_str));
 	/* The rank delay holds for an absent lease too: every candidate sees it absent at about
 	 * the same moment, and creating at once would make them all race for it. */
@@ -619,19 +621,20 @@ int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result res, cons
 		m->obs = OBS_PRESENT;
 		hput(m->holder);
 		m->holder = a == LEASEFSM_RELEASE ? NULL : ME;
-		m->duration_s = a == LEASEFSM_RELEASE ? 1 : leasefsm_duration_seconds(m->lease_ms);
+		m->duration_s =
+			a == LEASEFSM_RELEASE ? 1 : leasefsm_duration_seconds(m->cfg->lease_ms);
 		m->transitions = m->sent_transitions;
 		m->acquire_us = m->sent_acquire_us;
 		m->digest = m->sent_digest;
 		m->gone = 0;
 		(void)set_rv(&m->rv, new_rv); /* out of memory: the old one, see leasefsm.h */
 		if (a != LEASEFSM_RELEASE) {
-			int64_t until = add_sat(m->sent_ms, m->renew_ms);
+			int64_t until = add_sat(m->sent_ms, m->cfg->renew_ms);
 			/* A success that arrives after the deadline does not make us lead again:
 			 * others may already count the lease as ours-and-expired. */
 			if (m->want == WANT_LEAD && now_ms < until) {
 				m->lead_until = until;
-				m->next_try = add_sat(m->sent_ms, m->interval_ms);
+				m->next_try = add_sat(m->sent_ms, interval_ms(m));
 				if (!m->leading) {
 					m->leading = 1;
 					m->stop_reason = (uint8_t)LEASEFSM_STOP_NONE;
@@ -647,10 +650,10 @@ int leasefsm_write_done(struct leasefsm *m, enum leasefsm_write_result res, cons
 		/* Someone else wrote the record: most likely a peer took it over because our
 		 * node looked dead. Stop answering now rather than at the renew deadline. */
 		stop_leading(m, LEASEFSM_STOP_CONFLICT);
-		m->next_try = add_sat(m->sent_ms, m->retry_ms);
+		m->next_try = add_sat(m->sent_ms, m->cfg->retry_ms);
 		break;
 	case LEASEFSM_WRITE_ERROR:
-		m->next_try = add_sat(m->sent_ms, m->retry_ms);
+		m->next_try = add_sat(m->sent_ms, m->cfg->retry_ms);
 		break;
 	}
 	return 0;
@@ -663,7 +666,7 @@ int leasefsm_is_leading(const struct leasefsm *m)
 
 const char *leasefsm_identity(const struct leasefsm *m)
 {
-	return m->identity;
+	return m->cfg->identity;
 }
 
 const char *leasefsm_holder(const struct leasefsm *m)

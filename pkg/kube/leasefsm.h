@@ -23,7 +23,7 @@
  *  - A free lease (absent ones included) is taken only `delay` ms after it became free (rank
  *    delay, leasefsm_campaign()), and, after leasefsm_hold_off(), no earlier than the hold-off.
  *
- * One machine is under 200 bytes (plus its resourceVersion and, when another node holds the
+ * One machine is about 160 bytes (plus its resourceVersion and, when another node holds the
  * lease, that holder's name, shared with the last leader's) and arms no timer itself: the caller
  * keeps one timer per machine (or one for all) at the wake time the machine returns, so
  * thousands are cheap. It keeps of the observed record only a struct leasefsm_brief: the fields
@@ -73,7 +73,7 @@ struct leasefsm_brief {
 void leasefsm_brief_of(const struct leasefsm_record *rec, struct leasefsm_brief *b);
 
 struct leasefsm_config {
-	const char *identity;	   /* our holderIdentity (borrowed: must outlive the machine) */
+	const char *identity;	   /* our holderIdentity */
 	int64_t lease_ms;	   /* how long a record that stopped changing stays valid */
 	int64_t renew_ms;	   /* renew deadline: leader stops if no renewal succeeded within */
 	int64_t retry_ms;	   /* retry period for acquire attempts and failed renewals */
@@ -131,7 +131,9 @@ struct leasefsm_out {
 
 struct leasefsm;
 
-/* Returns an owned machine that is not campaigning, or NULL if c is invalid or out of memory. */
+/* Returns an owned machine that is not campaigning, or NULL if c is invalid or out of memory. c
+ * is borrowed, its identity too: both must outlive the machine (kube/lease shares one per set
+ * among a thousand machines). */
 struct leasefsm *leasefsm_new(const struct leasefsm_config *c);
 void leasefsm_free(struct leasefsm *m);
 

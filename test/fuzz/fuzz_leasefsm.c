@@ -35,11 +35,15 @@ struct node {
 
 static const struct leasefsm_config cfg = { NULL, 1500, 1000, 250, 0 };
 
+/* A machine borrows its configuration: one per node, alive for the whole run. */
+static struct leasefsm_config cfgs[2];
+
 static struct leasefsm *start(const char *name)
 {
-	struct leasefsm_config c = cfg;
-	c.identity = name;
-	struct leasefsm *m = leasefsm_new(&c);
+	struct leasefsm_config *c = &cfgs[strcmp(name, "node-a") != 0];
+	*c = cfg;
+	c->identity = name;
+	struct leasefsm *m = leasefsm_new(c);
 	if (!m)
 		abort();
 	leasefsm_campaign(m, 0);

@@ -568,6 +568,7 @@ struct sim_write {
 };
 
 struct sim_node {
+	struct leasefsm_config cfg;
 	struct leasefsm *m;
 	char name[16];
 	int64_t offset;
@@ -591,9 +592,10 @@ static uint64_t rnd(uint64_t n)
 
 static void sim_start(struct sim_node *n, const char *name)
 {
-	struct leasefsm_config c = presence;
-	c.identity = name;
-	n->m = leasefsm_new(&c);
+	/* The machine borrows its configuration: the node keeps it. */
+	n->cfg = presence;
+	n->cfg.identity = name;
+	n->m = leasefsm_new(&n->cfg);
 	ck_assert_ptr_nonnull(n->m);
 	leasefsm_campaign(n->m, 0);
 	n->alive = 1;

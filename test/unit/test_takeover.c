@@ -391,6 +391,7 @@ struct api {
 struct speaker {
 	const char *node;
 	int alive, eligible, announcing;
+	struct leasefsm_config pres_cfg, own_cfg; /* the machines borrow them */
 	struct leasefsm *pres, *own;
 	struct presence *peers;
 	long seen[3];
@@ -509,12 +510,12 @@ static void world_init(struct api *a, struct speaker *sp, int n)
 	leasename_service("default", "web", a->l[0].name, LEASENAME_MAX);
 	for (int i = 0; i < n; i++) {
 		leasename_node(sp[i].node, a->l[i + 1].name, LEASENAME_MAX);
-		struct leasefsm_config c = pres;
-		c.identity = sp[i].node;
-		sp[i].pres = leasefsm_new(&c);
-		c = own;
-		c.identity = sp[i].node;
-		sp[i].own = leasefsm_new(&c);
+		sp[i].pres_cfg = pres;
+		sp[i].pres_cfg.identity = sp[i].node;
+		sp[i].pres = leasefsm_new(&sp[i].pres_cfg);
+		sp[i].own_cfg = own;
+		sp[i].own_cfg.identity = sp[i].node;
+		sp[i].own = leasefsm_new(&sp[i].own_cfg);
 		sp[i].peers = presence_new(1500);
 		leasefsm_campaign(sp[i].pres, 0);
 		sp[i].alive = 1;
