@@ -14,7 +14,8 @@ struct lease {
 	struct lease_set *s;
 	struct lease *hnext; /* hash chain */
 	struct leasefsm *fsm;
-	const struct lease_callbacks *cb; /* the set's copy, shared by equal ones */
+	const struct lease_callbacks *cb; /* the set's copy of the functions; arg is ours */
+	void *arg;
 	struct loop_timer timer;
 	struct kube_request *write;
 	struct kube_client *kc; /* NULL: the set's */
@@ -34,8 +35,8 @@ struct centry {
 	char str[];
 };
 
-/* One copy of each configuration and set of callbacks the set's elections use: a thousand
- * service elections share one of each. A leasefsm borrows its configuration. */
+/* One copy of each configuration and set of callback functions the set's elections use: a
+ * thousand service elections share one of each. A leasefsm borrows its configuration. */
 struct shared_cfg {
 	struct shared_cfg *next;
 	struct leasefsm_config c; /* c.identity points to id */
@@ -279,7 +280,7 @@ static void write_done(const struct kube_error *err, json_t *obj, void *arg)
 			    now_ms(s));
 	drive(l);
 	if (l->cb->written)
-		l->cb->written(l, l->cb->arg);
+		l->cb->written(l, l->arg);
 	release_progress(s);
 }
 
@@ -373,18 +374,18 @@ static void drive(struct lease *l)
 			if (l->kind == LEASEIO_NONE)
 				log_info(s->lg, "lease acquired", "lease", l->name);
 			if (l->cb->started_leading)
-				l->cb->started_leading(l, l->cb->arg);
+				l->cb->started_leading(l, l->arg);
 			break;
 		case LEASEFSM_STOPPED_LEADING:
 			if (l->kind == LEASEIO_NONE)
 				log_info(s->lg, "lease lost", "lease", l->name, "reason",
 					 leasefsm_stop_reason_str(leasefsm_stop_reason(l->fsm)));
 			if (l->cb->stopped_leading)
-				l->cb->stopped_leading(l, leasefsm_stop_reason(l->fsm), l->cb->arg);
+				l->cb->stopped_leading(l, leasefsm_stop_reason(l->fsm), l->arg);
 			break;
 		case LEASEFSM_NEW_LEADER:
 			if (l->cb->new_leader)
-				l->cb->new_leader(l, leasefsm_leader(l->fsm), l->cb->arg);
+				l->cb->new_leader(l, leasefsm_leader(l->fsm), l->arg);
 			break;
 		}
 	}
@@ -703,19 +704,19 @@ static const struct leasefsm_config *share_cfg(struct lease_set *s, const struct
 	return &x->c;
 }
 
-/* The set's copy of cb; NULL when out of memory. */
+/* The set's copy of cb's functions (its arg is each election's own); NULL when out of memory. */
 static const struct lease_callbacks *share_cb(struct lease_set *s, const struct lease_callbacks *cb)
 {
 	for (struct shared_cb *x = s->cbs; x; x = x->next)
 		if (x->cb.started_leading == cb->started_leading &&
 		    x->cb.stopped_leading == cb->stopped_leading &&
-		    x->cb.new_leader == cb->new_leader && x->cb.written == cb->written &&
-		    x->cb.arg == cb->arg)
+		    x->cb.new_leader == cb->new_leader && x->cb.written == cb->written)
 			return &x->cb;
 	struct shared_cb *x = malloc(sizeof(*x));
 	if (!x)
 		return NULL;
 	x->cb = *cb;
+	x->cb.arg = NULL;
 	x->next = s->cbs;
 	s->cbs = x;
 	return &x->cb;
@@ -752,6 +753,7 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 	l->s = s;
 	leasefsm_hold_off(l->fsm, s->hold_off);
 	l->cb = scb;
+	l->arg = cb ? cb->arg : NULL;
 	size_t b = hash(name) & (s->nbuckets - 1);
 	l->hnext = s->tab[b];
 	s->tab[b] = l;
