@@ -16,10 +16,11 @@ struct lease {
 	struct leasefsm *fsm;
 	const struct lease_callbacks *cb; /* the set's copy of the functions; arg is ours */
 	void *arg;
-	struct loop_timer timer;
 	struct kube_request *write;
 	struct kube_client *kc; /* NULL: the set's */
 	char *svc;		/* lease_tag(): "ns\0name\0" in one allocation, or NULL */
+	int64_t wake_ms;	/* when the machine wants to be stepped again, while queued */
+	uint32_t qidx;		/* position in the set's wake-up queue, or NOT_QUEUED */
 	unsigned char kind;	/* enum leaseio_kind */
 	unsigned char in_drive;
 	char name[];
@@ -48,6 +49,8 @@ struct shared_cb {
 	struct lease_callbacks cb;
 };
 
+#define NOT_QUEUED UINT32_MAX
+
 struct lease_set {
 	struct loop *lp;
 	struct log *lg;
@@ -61,6 +64,13 @@ struct lease_set {
 	size_t cbuckets, cn;
 	struct shared_cfg *cfgs;
 	struct shared_cb *cbs;
+	/* One loop timer for every election: a min-heap of the elections waiting for a time,
+	 * by wake_ms, with room for all of them (reserved in lease_new(), so queueing never
+	 * fails). A thousand elections would otherwise hold a thousand loop timers. */
+	struct lease **queue;
+	size_t qn, qcap;
+	struct loop_timer timer;
+	int in_timer;
 	struct lease_set_observer obs;
 	int64_t hold_off;
 	uint64_t writes, write_errors;
@@ -241,10 +251,109 @@ static void observe(struct lease *l, const struct lease_rec *r)
 			  "lease", l->name);
 }
 
+static void qswap(struct lease_set *s, size_t a, size_t b)
+{
+	struct lease *t = s->queue[a];
+	s->queue[a] = s->queue[b];
+	s->queue[b] = t;
+	s->queue[a]->qidx = (uint32_t)a;
+	s->queue[b]->qidx = (uint32_t)b;
+}
+
+static void qup(struct lease_set *s, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (s->queue[p]->wake_ms <= s->queue[i]->wake_ms)
+			return;
+		qswap(s, p, i);
+		i = p;
+	}
+}
+
+static void qdown(struct lease_set *s, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1, m = i;
+		if (c < s->qn && s->queue[c]->wake_ms < s->queue[m]->wake_ms)
+			m = c;
+		if (c + 1 < s->qn && s->queue[c + 1]->wake_ms < s->queue[m]->wake_ms)
+			m = c + 1;
+		if (m == i)
+			return;
+		qswap(s, i, m);
+		i = m;
+	}
+}
+
+static void unqueue(struct lease *l)
+{
+	struct lease_set *s = l->s;
+	size_t i = l->qidx;
+	if (l->qidx == NOT_QUEUED)
+		return;
+	l->qidx = NOT_QUEUED;
+	s->qn--;
+	if (i < s->qn) {
+		struct lease *m = s->queue[s->qn];
+		s->queue[i] = m;
+		m->qidx = (uint32_t)i;
+		qup(s, i);
+		qdown(s, m->qidx);
+	}
+}
+
+static void on_timer(struct loop_timer *t, void *arg);
+
+/* The set's timer follows the earliest wake-up. */
+static void arm(struct lease_set *s)
+{
+	if (s->in_timer)
+		return; /* on_timer() arms once it is done */
+	if (s->qn == 0) {
+		loop_timer_stop(s->lp, &s->timer);
+		return;
+	}
+	int64_t d = s->queue[0]->wake_ms - now_ms(s);
+	loop_timer_start(s->lp, &s->timer, d > 0 ? (uint64_t)d : 0, 0, on_timer, s);
+}
+
+/* Steps l again at wake_ms (LEASEFSM_NEVER: only on new input). */
+static void wake_at(struct lease *l, int64_t wake_ms)
+{
+	struct lease_set *s = l->s;
+	int first = s->qn == 0 || s->queue[0] == l;
+	if (wake_ms == LEASEFSM_NEVER) {
+		unqueue(l);
+	} else {
+		l->wake_ms = wake_ms;
+		if (l->qidx == NOT_QUEUED) {
+			l->qidx = (uint32_t)s->qn;
+			s->queue[s->qn++] = l;
+		}
+		qup(s, l->qidx);
+		qdown(s, l->qidx);
+	}
+	if (first || (s->qn > 0 && s->queue[0] == l))
+		arm(s);
+}
+
+/* Steps every election whose time has come; one that asks for a time still ahead waits for
+ * the next round (at most as many as were queued, so a round always ends). */
 static void on_timer(struct loop_timer *t, void *arg)
 {
+	struct lease_set *s = arg;
 	(void)t;
-	drive(arg);
+	s->in_timer = 1;
+	for (size_t budget = s->qn; budget > 0 && s->qn > 0; budget--) {
+		struct lease *l = s->queue[0];
+		if (l->wake_ms > now_ms(s))
+			break;
+		unqueue(l);
+		drive(l);
+	}
+	s->in_timer = 0;
+	arm(s);
 }
 
 static enum leasefsm_write_result write_result(const struct kube_error *err)
@@ -353,13 +462,7 @@ static void drive(struct lease *l)
 		enum leasefsm_action a = leasefsm_step(l->fsm, now_ms(s), wall_us(), &out);
 		switch (a) {
 		case LEASEFSM_WAIT:
-			if (out.wake_ms == LEASEFSM_NEVER) {
-				loop_timer_stop(s->lp, &l->timer);
-			} else {
-				int64_t d = out.wake_ms - now_ms(s);
-				loop_timer_start(s->lp, &l->timer, d > 0 ? (uint64_t)d : 0, 0,
-						 on_timer, l);
-			}
+			wake_at(l, out.wake_ms);
 			l->in_drive = 0;
 			return;
 		case LEASEFSM_CREATE:
@@ -391,7 +494,7 @@ static void drive(struct lease *l)
 	}
 	/* the machine kept answering without waiting: look again soon rather than spin */
 	log_error(s->lg, "lease: state machine did not settle", "lease", l->name);
-	loop_timer_start(s->lp, &l->timer, 10, 0, on_timer, l);
+	wake_at(l, now_ms(s) + 10);
 	l->in_drive = 0;
 }
 
@@ -523,7 +626,6 @@ void lease_set_free(struct lease_set *s)
 		struct lease *l = s->tab[i], *next;
 		for (; l; l = next) {
 			next = l->hnext;
-			loop_timer_stop(s->lp, &l->timer);
 			kube_request_cancel(l->write);
 			leasefsm_free(l->fsm);
 			free(l->svc);
@@ -547,6 +649,8 @@ void lease_set_free(struct lease_set *s)
 		free(s->cbs);
 		s->cbs = next;
 	}
+	loop_timer_stop(s->lp, &s->timer);
+	free(s->queue);
 	informer_free(s->inf);
 	free(s->ctab);
 	free(s->tab);
@@ -662,6 +766,22 @@ void lease_set_release_all(struct lease_set *s, struct lease *last, void (*done)
 	release_progress(s);
 }
 
+/* Room in the wake-up queue for n elections. */
+static int reserve_queue(struct lease_set *s, size_t n)
+{
+	if (n <= s->qcap)
+		return 0;
+	size_t cap = s->qcap ? s->qcap * 2 : 64;
+	while (cap < n)
+		cap *= 2;
+	struct lease **q = realloc(s->queue, cap * sizeof(struct lease *));
+	if (!q)
+		return -1;
+	s->queue = q;
+	s->qcap = cap;
+	return 0;
+}
+
 static int grow(struct lease_set *s)
 {
 	size_t n = s->nbuckets * 2;
@@ -735,7 +855,7 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 		snprintf(err, errcap, "lease %s/%s: already has an election here", s->ns, name);
 		return NULL;
 	}
-	if (s->n + 1 > s->nbuckets && grow(s) < 0) {
+	if ((s->n + 1 > s->nbuckets && grow(s) < 0) || reserve_queue(s, s->n + 1) < 0) {
 		snprintf(err, errcap, "lease %s/%s: out of memory", s->ns, name);
 		return NULL;
 	}
@@ -751,6 +871,7 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 	}
 	memcpy(l->name, name, len + 1);
 	l->s = s;
+	l->qidx = NOT_QUEUED;
 	leasefsm_hold_off(l->fsm, s->hold_off);
 	l->cb = scb;
 	l->arg = cb ? cb->arg : NULL;
@@ -778,7 +899,8 @@ void lease_free(struct lease *l)
 	s->n--;
 	if (s->stop_last == l)
 		s->stop_last = NULL;
-	loop_timer_stop(s->lp, &l->timer);
+	unqueue(l);
+	arm(s);
 	kube_request_cancel(l->write);
 	leasefsm_free(l->fsm);
 	free(l->svc);

@@ -3,6 +3,7 @@
 #include "test/fakes/kube_client.h"
 #include "unit.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -409,6 +410,74 @@ START_TEST(test_untagged_keeps_foreign_metadata)
 }
 END_TEST
 
+#define MANY 40
+
+struct many {
+	struct fixture f;
+	struct lease *el[MANY];
+	int led;
+};
+
+static void many_started(struct lease *l, void *arg)
+{
+	(void)l;
+	((struct many *)arg)->led++;
+}
+
+static int all_but_one_lead(struct fixture *f)
+{
+	return ((struct many *)f)->led == MANY - 1;
+}
+
+/*
+ * Forty elections on one set wait on the set's one timer: each creates its Lease once its own
+ * rank delay has passed, in the order of the delays, and one freed while waiting never writes.
+ */
+START_TEST(test_many_elections_wake_in_order)
+{
+	struct many m;
+	char err[200], name[16];
+	memset(&m, 0, sizeof(m));
+	m.f.lp = loop_new();
+	m.f.lg = log_new(STDERR_FILENO, LOG_LEVEL_ERROR);
+	fake_kube_reset(m.f.lp);
+	m.f.kc = fake_kube_client_new(m.f.lp, 0);
+	m.f.s = lease_set_new(m.f.lp, m.f.lg, m.f.kc, "ns", NULL);
+	ck_assert_int_eq(lease_set_start(m.f.s), 0);
+	run_until(&m.f, synced_cond, "the first list");
+	struct lease_callbacks cb = { .started_leading = many_started, .arg = &m };
+	for (int i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "e%02d", i);
+		m.el[i] = lease_new(m.f.s, name, &presence_cfg, &cb, err, sizeof(err));
+		ck_assert_ptr_nonnull(m.el[i]);
+	}
+	/* Interleaved delays, so that the queue must reorder them: e00 last, e39 first. */
+	for (int i = 0; i < MANY; i++)
+		lease_campaign(m.el[i], (int64_t)(MANY - i) * 20);
+	lease_free(m.el[20]);
+	m.el[20] = NULL;
+	run_until(&m.f, all_but_one_lead, "every election leading");
+	const struct fake_kube_write *w;
+	size_t n = fake_kube_writes(&w);
+	int last = MANY, creates = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(w[i].verb, "create") != 0)
+			continue;
+		int k = atoi(w[i].name + 1);
+		ck_assert_int_ne(k, 20);
+		ck_assert_msg(k < last, "%s created after e%02d", w[i].name, last);
+		last = k;
+		creates++;
+	}
+	ck_assert_int_eq(creates, MANY - 1);
+	lease_set_free(m.f.s);
+	fake_kube_client_free(m.f.kc);
+	fake_kube_reset(NULL);
+	log_free(m.f.lg);
+	loop_free(m.f.lp);
+}
+END_TEST
+
 static Suite *lease_suite(void)
 {
 	Suite *s = suite_create("lease");
@@ -418,6 +487,7 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_release_all_services_then_presence);
 	tcase_add_test(tc, test_hold_off_until_lifted);
 	tcase_add_test(tc, test_untagged_keeps_foreign_metadata);
+	tcase_add_test(tc, test_many_elections_wake_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
