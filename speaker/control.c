@@ -11,6 +11,7 @@
 #include "mlb/mlb.h"
 #include "net/ifchoose.h"
 #include "speaker/eligibility.h"
+#include "speaker/epcache.h"
 #include "speaker/keep.h"
 #include "speaker/leasename.h"
 #include "speaker/presence.h"
@@ -44,36 +45,44 @@ static const struct kube_resource res_l2status = { "metallb.io", "v1beta1", "ser
 /* The speakers' Leases are watched by the lease set (kube/lease), not here. */
 enum inf_id { INF_SERVICES, INF_SLICES, INF_NODES, INF_POOLS, INF_ADVS, INF_COUNT };
 
-/* One service this speaker tracks: a LoadBalancer service of ours, or one whose lease exists. */
+/* An interface answering for one of a service's addresses (the ifindex is 0 in a dry run). */
+struct svc_if {
+	int ifindex;
+	unsigned char ai; /* which address */
+	char name[IF_NAME_MAX];
+};
+
+/*
+ * One service this speaker tracks: a LoadBalancer service of ours, or one whose lease exists.
+ * A thousand of these live as long as the speaker, so strings are sized to what they hold.
+ */
 struct svc {
 	struct svc *next;  /* chain by key */
 	struct svc *lnext; /* chain by lease name */
 	struct control *c;
-	char ns[64], name[64], key[KEY_MAX];
-	char lease[LEASENAME_MAX];
-	char status_name[STATUS_NAME_MAX];
+	const char *ns, *name, *key, *lease; /* in strs */
 	/* The last other node seen holding the lease: its ServiceL2Status is ours to remove once
-	 * we announce, since a dead node cannot remove its own. */
-	char other_holder[LEASEFSM_HOLDER_MAX];
+	 * we announce, since a dead node cannot remove its own. NULL: none. */
+	char *other_holder;
 	struct lease *el;	  /* the election on the service's lease, once needed */
 	struct kube_request *del; /* a stale lease's delete in flight */
 	struct loop_timer timer;  /* the takeover rules' next wake */
 	uint64_t holder_seen;	  /* hash of the holder last seen on the lease */
 	int campaigning;
 	int in_run, dirty; /* svc_run() is on the stack; decide again when it returns */
-	/* Facts, from the last evaluation. */
+	/* Facts of the Service object, from its last watch event. */
 	int wanted; /* a LoadBalancer service of ours with an address */
-	int exists; /* the Service object exists (ours or not) */
+	int traffic_local;
 	struct netaddr addrs[MAX_ADDRS];
 	size_t naddrs;
-	int ifx[MAX_ADDRS][MAX_IFS];
-	size_t nifx[MAX_ADDRS];
-	char ifnames[MAX_IFS][IF_NAME_MAX];
-	size_t nifnames;
+	char *uid;
+	json_t *labels; /* NULL: none */
+	/* From the last evaluation. */
+	struct svc_if *ifs; /* this node's interfaces for the addresses */
+	size_t nifs, capifs;
 	int eligible, rank, preempt;
 	int judged; /* cand and score hold this evaluation's view */
 	enum eligibility_reason why;
-	char uid[64];
 	struct eligibility_endpoint *eps;
 	size_t neps, capeps;
 	/* Per node of the last evaluation: a live eligible candidate, and its preference score. */
@@ -84,9 +93,9 @@ struct svc {
 	int announcing;
 	int wire_conflict;
 	int status_ours; /* status and event written for the current leadership */
-	int seen;	 /* found in the current evaluation */
 	enum takeover_decision last;
 	int last_logged_why; /* -1: none */
+	char strs[];	     /* "ns\0name\0ns/name\0lease" */
 };
 
 /* One node as the evaluation sees it (borrowed from the informer cache). */
@@ -107,6 +116,7 @@ struct control {
 	char *lb_class;
 	struct control_opts o;
 	struct informer *inf[INF_COUNT];
+	struct epcache *eps; /* what the slice informer would have cached */
 	int synced;
 	struct svc *by_key[NBUCKETS];
 	struct svc *by_lease[NBUCKETS];
@@ -194,24 +204,24 @@ static void schedule_eval(struct control *c);
 /* Returns the tracked service ns/name, creating it; NULL when the names are invalid or OOM. */
 static struct svc *svc_get(struct control *c, const char *ns, const char *name)
 {
-	char key[KEY_MAX];
+	char key[KEY_MAX], lease[LEASENAME_MAX];
 
 	if (snprintf(key, sizeof(key), "%s/%s", ns, name) >= (int)sizeof(key))
 		return NULL;
 	struct svc *s = svc_by_key(c, key);
 	if (s != NULL)
 		return s;
-	s = calloc(1, sizeof(*s));
+	if (leasename_service(ns, name, lease, sizeof(lease)) < 0)
+		return NULL;
+	size_t lns = strlen(ns) + 1, lname = strlen(name) + 1, lkey = strlen(key) + 1;
+	s = calloc(1, sizeof(*s) + lns + lname + lkey + strlen(lease) + 1);
 	if (s == NULL)
 		return NULL;
-	if (leasename_service(ns, name, s->lease, sizeof(s->lease)) < 0) {
-		free(s);
-		return NULL;
-	}
-	status_name_for(s, c->node, s->status_name, sizeof(s->status_name));
-	snprintf(s->ns, sizeof(s->ns), "%s", ns);
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	memcpy(s->key, key, sizeof(key));
+	char *p = s->strs;
+	s->ns = memcpy(p, ns, lns);
+	s->name = memcpy(p + lns, name, lname);
+	s->key = memcpy(p + lns + lname, key, lkey);
+	s->lease = strcpy(p + lns + lname + lkey, lease);
 	s->c = c;
 	s->rank = -1;
 	s->last_logged_why = -1;
@@ -232,6 +242,10 @@ static void svc_destroy(struct control *c, struct svc *s)
 	if (s->del != NULL)
 		kube_request_cancel(s->del);
 	lease_free(s->el);
+	free(s->other_holder);
+	free(s->uid);
+	json_decref(s->labels);
+	free(s->ifs);
 	free(s->eps);
 	free(s->cand);
 	free(s->score);
@@ -256,6 +270,32 @@ static void svc_free(struct control *c, struct svc *s)
 	svc_destroy(c, s);
 }
 
+/* Replaces *p by a copy of v (NULL: none); on OOM leaves it NULL, which reads as "none". */
+static void set_str(char **p, const char *v)
+{
+	if (*p != NULL && v != NULL && strcmp(*p, v) == 0)
+		return;
+	free(*p);
+	*p = v != NULL ? strdup(v) : NULL;
+}
+
+/* The distinct names of s's interfaces, in order (at most MAX_IFS); returns how many. */
+static size_t svc_ifnames(const struct svc *s, const char **out)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < s->nifs; k++) {
+		size_t j = 0;
+		if (s->ifs[k].name[0] == '\0')
+			continue;
+		while (j < n && strcmp(out[j], s->ifs[k].name) != 0)
+			j++;
+		if (j == n && n < MAX_IFS)
+			out[n++] = s->ifs[k].name;
+	}
+	return n;
+}
+
 /* ---- announcing ---- */
 
 static void set_announce(struct control *c, struct svc *s, int on)
@@ -263,9 +303,18 @@ static void set_announce(struct control *c, struct svc *s, int on)
 	char a[NETADDR_STRLEN];
 
 	if (on) {
-		for (size_t i = 0; i < s->naddrs; i++)
-			c->o.announcer.announce(c->o.announcer.arg, &s->addrs[i], s->ifx[i],
-						s->nifx[i]);
+		for (size_t i = 0; i < s->naddrs; i++) {
+			int ifx[MAX_IFS];
+			size_t n = 0;
+			for (size_t k = 0; k < s->nifs && n < MAX_IFS; k++) {
+				size_t j = 0;
+				while (j < n && ifx[j] != s->ifs[k].ifindex)
+					j++;
+				if (s->ifs[k].ai == i && j == n)
+					ifx[n++] = s->ifs[k].ifindex;
+			}
+			c->o.announcer.announce(c->o.announcer.arg, &s->addrs[i], ifx, n);
+		}
 		if (!s->announcing) {
 			s->announcing = 1;
 			c->st.announcing++;
@@ -302,14 +351,18 @@ static void l2status_done(const struct kube_error *err, json_t *obj, void *arg)
 static json_t *l2status_body(struct control *c, struct svc *s, int with_status)
 {
 	json_t *ifs = json_array();
+	const char *names[MAX_IFS];
+	size_t nnames = svc_ifnames(s, names);
+	char status_name[STATUS_NAME_MAX];
 
-	for (size_t i = 0; ifs != NULL && i < s->nifnames; i++)
-		json_array_append_new(ifs, json_pack("{s:s}", "name", s->ifnames[i]));
+	status_name_for(s, c->node, status_name, sizeof(status_name));
+	for (size_t i = 0; ifs != NULL && i < nnames; i++)
+		json_array_append_new(ifs, json_pack("{s:s}", "name", names[i]));
 	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}}", "apiVersion",
 			      "metallb.io/v1beta1", "kind", "ServiceL2Status", "metadata", "name",
-			      s->status_name, "namespace", c->ns, "labels", "metallb.io/node",
-			      c->node, "metallb.io/service-name", s->name,
-			      "metallb.io/service-namespace", s->ns);
+			      status_name, "namespace", c->ns, "labels", "metallb.io/node", c->node,
+			      "metallb.io/service-name", s->name, "metallb.io/service-namespace",
+			      s->ns);
 	if (o != NULL && with_status)
 		json_object_set_new(o, "status",
 				    json_pack("{s:s, s:s, s:s, s:o}", "node", c->node,
@@ -322,7 +375,7 @@ static json_t *l2status_body(struct control *c, struct svc *s, int with_status)
 
 struct l2status_ctx {
 	struct control *c;
-	char name[LEASENAME_MAX];
+	char name[STATUS_NAME_MAX];
 	json_t *body; /* the object with its status */
 };
 
@@ -366,7 +419,7 @@ static void write_status(struct control *c, struct svc *s)
 	if (x == NULL)
 		return;
 	x->c = c;
-	memcpy(x->name, s->status_name, sizeof(x->name));
+	status_name_for(s, c->node, x->name, sizeof(x->name));
 	x->body = l2status_body(c, s, 1);
 	if (x->body == NULL ||
 	    kube_client_create(c->kc, &res_l2status, c->ns, x->body, l2status_created, x) == NULL) {
@@ -377,7 +430,10 @@ static void write_status(struct control *c, struct svc *s)
 
 static void delete_status(struct control *c, struct svc *s)
 {
-	kube_client_delete(c->kc, &res_l2status, c->ns, s->status_name, l2status_done, c);
+	char name[STATUS_NAME_MAX];
+
+	status_name_for(s, c->node, name, sizeof(name));
+	kube_client_delete(c->kc, &res_l2status, c->ns, name, l2status_done, c);
 }
 
 /* Removes another node's ServiceL2Status for s (a dead or former holder's). */
@@ -392,9 +448,9 @@ static void delete_status_of(struct control *c, struct svc *s, const char *node)
 /* An Event on the service, as MetalLB's speaker records it when it starts announcing. */
 static void record_event(struct control *c, struct svc *s, const char *reason, const char *msg)
 {
-	json_t *ref =
-		json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "Service",
-			  "metadata", "namespace", s->ns, "name", s->name, "uid", s->uid);
+	json_t *ref = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind",
+				"Service", "metadata", "namespace", s->ns, "name", s->name, "uid",
+				s->uid != NULL ? s->uid : "");
 
 	if (ref != NULL && c->rec != NULL)
 		event_record(c->rec, ref, EVENT_NORMAL, reason, msg);
@@ -440,7 +496,7 @@ static void svc_started(struct lease *l, void *arg)
 
 	log_info(s->c->lg, "lease acquired", "service", s->key, "lease", lease_name(l));
 	/* Before svc_changed(): it announces, and the delay to the first GARP is measured. */
-	spkstats_lease_acquired(s->c->o.stats, s->addrs, s->naddrs, s->other_holder[0] != '\0');
+	spkstats_lease_acquired(s->c->o.stats, s->addrs, s->naddrs, s->other_holder != NULL);
 	s->status_ours = 0;
 	svc_changed(s);
 }
@@ -532,7 +588,7 @@ static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
 	snprintf(holder, sizeof(holder), "%s", lease_holder(s->el));
 	int names_us = holder[0] != '\0' && strcmp(holder, c->node) == 0;
 	if (holder[0] != '\0' && !names_us)
-		snprintf(s->other_holder, sizeof(s->other_holder), "%s", holder);
+		set_str(&s->other_holder, holder);
 	/* Right after start the elections hold off free leases until the warm-up ends (a speaker
 	 * that has not yet seen its peers' presence would rank itself first for everything); rank
 	 * delays count from then: see warm_cb(). */
@@ -604,14 +660,14 @@ static int64_t svc_decide(struct control *c, struct svc *s, int64_t now)
 			 c->node);
 		record_event(c, s, "nodeAssigned", msg);
 		write_status(c, s);
-		if (s->other_holder[0] != '\0') {
+		if (s->other_holder != NULL) {
 			/* A failover: kubectl describe shows where it moved from. */
 			snprintf(msg, sizeof(msg), "announcing node changed from \"%s\" to \"%s\"",
 				 s->other_holder, c->node);
 			record_event(c, s, "announcingNodeChanged", msg);
 			delete_status_of(c, s, s->other_holder);
 		}
-		s->other_holder[0] = '\0';
+		set_str(&s->other_holder, NULL);
 	}
 	return out.wake_ms;
 }
@@ -726,50 +782,29 @@ static void presence_stopped(struct lease *l, enum leasefsm_stop_reason why, voi
 
 /* ---- evaluation: gather the facts of every service, then decide ---- */
 
-static int cond_of(const json_t *conds, const char *key)
-{
-	const json_t *v = json_object_get(conds, key);
-
-	if (!json_is_boolean(v))
-		return ELIG_COND_UNSET;
-	return json_is_true(v) ? ELIG_COND_TRUE : ELIG_COND_FALSE;
-}
-
-static void gather_slice(const json_t *obj, void *arg)
+/* One EndpointSlice's endpoints, added to its service's (when we track it). */
+static void gather_eps(const char *svckey, const struct eligibility_endpoint *eps, size_t n,
+		       void *arg)
 {
 	struct control *c = arg;
-	const json_t *md = json_object_get(obj, "metadata");
-	const char *ns = json_string_value(json_object_get(md, "namespace"));
-	const char *svcname = json_string_value(
-		json_object_get(json_object_get(md, "labels"), "kubernetes.io/service-name"));
-	char key[KEY_MAX];
+	struct svc *s = svc_by_key(c, svckey);
 
-	if (ns == NULL || svcname == NULL ||
-	    snprintf(key, sizeof(key), "%s/%s", ns, svcname) >= (int)sizeof(key))
+	if (s == NULL || n == 0)
 		return;
-	struct svc *s = svc_by_key(c, key);
-	if (s == NULL)
-		return;
-	const json_t *eps = json_object_get(obj, "endpoints");
-	size_t i;
-	const json_t *ep;
-	json_array_foreach(eps, i, ep)
-	{
-		if (s->neps == s->capeps) {
-			size_t cap = s->capeps ? s->capeps * 2 : 8;
-			void *p = realloc(s->eps, cap * sizeof(*s->eps));
-			if (p == NULL)
-				return;
-			s->eps = p;
-			s->capeps = cap;
+	if (s->neps + n > s->capeps) {
+		size_t cap = s->capeps ? s->capeps : 4;
+		while (cap < s->neps + n)
+			cap *= 2;
+		void *p = realloc(s->eps, cap * sizeof(*s->eps));
+		if (p == NULL) {
+			log_error(c->lg, "out of memory gathering endpoints", "service", s->key);
+			return;
 		}
-		const json_t *conds = json_object_get(ep, "conditions");
-		struct eligibility_endpoint *e = &s->eps[s->neps++];
-		e->node = json_string_value(json_object_get(ep, "nodeName"));
-		e->ready = cond_of(conds, "ready");
-		e->serving = cond_of(conds, "serving");
-		e->terminating = cond_of(conds, "terminating");
+		s->eps = p;
+		s->capeps = cap;
 	}
+	memcpy(&s->eps[s->neps], eps, n * sizeof(*eps));
+	s->neps += n;
 }
 
 /* Room for one more node in the scratch arrays; 0, or -1 when out of memory. */
@@ -876,35 +911,108 @@ static size_t service_addrs(const json_t *svc, struct netaddr *out, size_t cap)
 	return n;
 }
 
-static void mark_service(const json_t *obj, void *arg)
+/*
+ * A Service was added, changed or deleted: its facts go into its record, created when it is
+ * one we announce (the informer keeps no objects). Evaluates again when a fact changed.
+ */
+static void service_seen(struct control *c, const json_t *obj, int deleted)
 {
-	struct control *c = arg;
 	const json_t *md = json_object_get(obj, "metadata");
 	const char *ns = json_string_value(json_object_get(md, "namespace"));
 	const char *name = json_string_value(json_object_get(md, "name"));
 	struct mlb_service *ms = NULL;
 	struct netaddr addrs[MAX_ADDRS];
+	char key[KEY_MAX];
 
-	if (ns == NULL || name == NULL)
+	if (ns == NULL || name == NULL ||
+	    snprintf(key, sizeof(key), "%s/%s", ns, name) >= (int)sizeof(key))
 		return;
-	int ours = mlb_service_parse(obj, c->lb_class, &ms, NULL, 0) == MLB_SVC_OK;
+	int ours = !deleted && mlb_service_parse(obj, c->lb_class, &ms, NULL, 0) == MLB_SVC_OK;
 	mlb_service_free(ms);
 	size_t n = ours ? service_addrs(obj, addrs, MAX_ADDRS) : 0;
-	char key[KEY_MAX];
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	struct svc *s = n > 0 ? svc_get(c, ns, name) : svc_by_key(c, key);
-	if (s == NULL)
+	if (s == NULL) {
+		if (n > 0)
+			log_error(c->lg, "out of memory tracking a service", "service", key);
 		return;
-	s->seen = 1;
-	s->exists = 1;
-	s->wanted = n > 0;
-	const char *uid = json_string_value(json_object_get(md, "uid"));
-	snprintf(s->uid, sizeof(s->uid), "%s", uid != NULL ? uid : "");
+	}
+	const json_t *labels = deleted ? NULL : json_object_get(md, "labels");
+	if (!json_is_object(labels) || json_object_size(labels) == 0)
+		labels = NULL;
+	const char *etp = json_string_value(
+		json_object_get(json_object_get(obj, "spec"), "externalTrafficPolicy"));
+	int local = !deleted && etp != NULL && strcmp(etp, "Local") == 0;
+	int moved = n != s->naddrs || memcmp(addrs, s->addrs, n * sizeof(*addrs)) != 0;
+	int changed = moved || s->wanted != (n > 0) || s->traffic_local != local ||
+		      (s->labels == NULL) != (labels == NULL) ||
+		      (labels != NULL && !json_equal(s->labels, labels));
 	/* A changed address is withdrawn before the new one is announced. */
-	if (s->announcing && (n != s->naddrs || memcmp(addrs, s->addrs, n * sizeof(*addrs)) != 0))
+	if (s->announcing && moved)
 		set_announce(c, s, 0);
 	memcpy(s->addrs, addrs, n * sizeof(*addrs));
 	s->naddrs = n;
+	s->wanted = n > 0;
+	s->traffic_local = local;
+	set_str(&s->uid, deleted ? NULL : json_string_value(json_object_get(md, "uid")));
+	json_decref(s->labels);
+	s->labels = json_incref((json_t *)labels);
+	if (changed)
+		schedule_eval(c);
+}
+
+static void service_added(const json_t *obj, void *arg)
+{
+	service_seen(arg, obj, 0);
+}
+
+static void service_updated(const json_t *old, const json_t *obj, void *arg)
+{
+	(void)old;
+	service_seen(arg, obj, 0);
+}
+
+static void service_deleted(const json_t *obj, void *arg)
+{
+	service_seen(arg, obj, 1);
+}
+
+static void slice_added(const json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	char key[KEY_MAX];
+	enum epcache_result r = epcache_put(c->eps, obj);
+
+	switch (r) {
+	case EPCACHE_CHANGED:
+	case EPCACHE_NO_SERVICE: /* an older version of it may have counted */
+		schedule_eval(c);
+		break;
+	case EPCACHE_SAME:
+		break;
+	case EPCACHE_BAD_OBJECT:
+	case EPCACHE_NO_MEMORY:
+		log_error(c->lg, "cannot keep an EndpointSlice", "slice",
+			  informer_key(obj, key, sizeof(key)) >= 0 ? key : "?", "error",
+			  epcache_result_str(r));
+		break;
+	}
+}
+
+static void slice_updated(const json_t *old, const json_t *obj, void *arg)
+{
+	(void)old;
+	slice_added(obj, arg);
+}
+
+static void slice_deleted(const json_t *obj, void *arg)
+{
+	struct control *c = arg;
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+
+	if (ns != NULL && name != NULL && epcache_del(c->eps, ns, name))
+		schedule_eval(c);
 }
 
 /* Whether this node has an up interface for the address under one advertisement's list. */
@@ -925,19 +1033,26 @@ static int pick_ifs(struct control *c, const struct mlb_l2adv *a, const struct n
 
 static void add_if(struct svc *s, size_t ai, int ifindex, const char *name)
 {
-	for (size_t k = 0; k < s->nifx[ai]; k++)
-		if (s->ifx[ai][k] == ifindex)
-			goto names;
-	if (s->nifx[ai] < MAX_IFS)
-		s->ifx[ai][s->nifx[ai]++] = ifindex;
-names:
 	if (name == NULL)
-		return;
-	for (size_t k = 0; k < s->nifnames; k++)
-		if (strcmp(s->ifnames[k], name) == 0)
+		name = "";
+	for (size_t k = 0; k < s->nifs; k++)
+		if (s->ifs[k].ai == ai && s->ifs[k].ifindex == ifindex &&
+		    strcmp(s->ifs[k].name, name) == 0)
 			return;
-	if (s->nifnames < MAX_IFS)
-		snprintf(s->ifnames[s->nifnames++], IF_NAME_MAX, "%s", name);
+	if (s->nifs >= MAX_ADDRS * MAX_IFS)
+		return;
+	if (s->nifs == s->capifs) {
+		size_t cap = s->capifs ? s->capifs * 2 : 1;
+		void *p = realloc(s->ifs, cap * sizeof(*s->ifs));
+		if (p == NULL)
+			return;
+		s->ifs = p;
+		s->capifs = cap;
+	}
+	struct svc_if *f = &s->ifs[s->nifs++];
+	f->ai = (unsigned char)ai;
+	f->ifindex = ifindex;
+	snprintf(f->name, sizeof(f->name), "%s", name);
 }
 
 /* Eligibility, score and own interfaces of one service on every node, then its rank here. */
@@ -947,10 +1062,7 @@ static void judge_service(struct control *c, struct svc *s, size_t self)
 	struct eligibility_adv ea[MAX_ADVS];
 	struct ranking_node *rn = c->rn;
 	size_t nadv = 0, nn = c->nnodes;
-	const json_t *svcobj = informer_get(c->inf[INF_SERVICES], s->ns, s->name);
-	const json_t *svclabels = json_object_get(json_object_get(svcobj, "metadata"), "labels");
-	const char *etp = json_string_value(
-		json_object_get(json_object_get(svcobj, "spec"), "externalTrafficPolicy"));
+	const json_t *svclabels = s->labels;
 	char ipbuf[NETADDR_STRLEN];
 	struct ipam_addr ia;
 
@@ -958,9 +1070,7 @@ static void judge_service(struct control *c, struct svc *s, size_t self)
 	s->rank = -1;
 	s->preempt = 0;
 	s->why = ELIG_NO_ADVERTISEMENT;
-	s->nifnames = 0;
-	for (size_t i = 0; i < MAX_ADDRS; i++)
-		s->nifx[i] = 0;
+	s->nifs = 0;
 	s->judged = 0;
 	if (!s->wanted || c->cfg == NULL || s->naddrs == 0 || self >= nn)
 		return;
@@ -1010,7 +1120,7 @@ static void judge_service(struct control *c, struct svc *s, size_t self)
 			.node_network_unavailable = nv->netunavail,
 			.advs = ea,
 			.n_advs = nadv,
-			.traffic_local = etp != NULL && strcmp(etp, "Local") == 0,
+			.traffic_local = s->traffic_local,
 			.eps = s->eps,
 			.n_eps = s->neps,
 		};
@@ -1067,16 +1177,7 @@ static void for_each_svc(struct control *c, void (*fn)(struct control *, struct 
 static void reset_svc(struct control *c, struct svc *s)
 {
 	(void)c;
-	s->seen = 0;
-	s->exists = 0;
 	s->neps = 0;
-}
-
-static void unseen_svc(struct control *c, struct svc *s)
-{
-	(void)c;
-	if (!s->seen)
-		s->wanted = 0;
 }
 
 static void lease_delete_done(const struct kube_error *err, json_t *obj, void *arg)
@@ -1262,9 +1363,7 @@ static void evaluate(struct control *c)
 	}
 	for_each_svc(c, reset_svc);
 	lease_set_foreach(c->ls, track_lease, c);
-	informer_foreach(c->inf[INF_SERVICES], mark_service, c);
-	for_each_svc(c, unseen_svc);
-	informer_foreach(c->inf[INF_SLICES], gather_slice, c);
+	epcache_foreach(c->eps, gather_eps, c);
 	for_each_svc(c, judge_all);
 	plan_all(c);
 	for_each_svc(c, run_svc);
@@ -1484,32 +1583,47 @@ struct control *control_new(struct loop *lp, struct log *lg, struct kube_client 
 	}
 	lease_use_client(c->pel, c->pc);
 	lease_campaign(c->pel, 0);
+	c->eps = epcache_new();
+	if (c->eps == NULL) {
+		log_error(lg, "out of memory");
+		goto fail;
+	}
+	/*
+	 * Services and EndpointSlices, a thousand or more, are kept as the speaker's own compact
+	 * records (struct svc, epcache) and their informers keep only keys; the few Nodes, pools
+	 * and advertisements are cached whole (Nodes pruned).
+	 */
 	static const struct {
 		const struct kube_resource *r;
+		informer_add_cb add;
+		informer_update_cb update;
+		informer_delete_cb del;
+		const struct kube_keep *keep; /* what of an object to look at; NULL: all */
 		int own_ns;
-		int kind; /* 0 plain, 1 config */
-		const struct kube_keep
-			*keep; /* what to cache; NULL: all (config objects are few) */
+		int keys_only;
 	} spec[INF_COUNT] = {
-		[INF_SERVICES] = { &res_services, 0, 0, keep_service },
-		[INF_SLICES] = { &res_slices, 0, 0, keep_slice },
-		[INF_NODES] = { &res_nodes, 0, 0, keep_node },
-		[INF_POOLS] = { &res_pools, 1, 1, NULL },
-		[INF_ADVS] = { &res_advs, 1, 1, NULL },
+		[INF_SERVICES] = { &res_services, service_added, service_updated, service_deleted,
+				   keep_service, 0, 1 },
+		[INF_SLICES] = { &res_slices, slice_added, slice_updated, slice_deleted, keep_slice,
+				 0, 1 },
+		[INF_NODES] = { &res_nodes, any_add, any_update, any_add, keep_node, 0, 0 },
+		[INF_POOLS] = { &res_pools, config_add, config_update, config_add, NULL, 1, 0 },
+		[INF_ADVS] = { &res_advs, config_add, config_update, config_add, NULL, 1, 0 },
 	};
 	for (int i = 0; i < INF_COUNT; i++) {
 		struct informer_opts io = {
 			.resource = spec[i].r,
 			.ns = spec[i].own_ns ? c->ns : NULL,
-			.on_add = spec[i].kind == 1 ? config_add : any_add,
-			.on_update = spec[i].kind == 1 ? config_update : any_update,
-			.on_delete = spec[i].kind == 1 ? config_add : any_add,
+			.on_add = spec[i].add,
+			.on_update = spec[i].update,
+			.on_delete = spec[i].del,
 			.on_synced = on_synced,
 			.on_error = on_inf_error,
 			.arg = c,
 			.transform = spec[i].keep != NULL ? keep_transform : NULL,
 			.transform_arg = spec[i].keep,
-			.skip_same = spec[i].kind == 0,
+			.skip_same = spec[i].keep != NULL,
+			.keys_only = spec[i].keys_only,
 		};
 		c->inf[i] = informer_new(lp, lg, kc, &io);
 		if (c->inf[i] == NULL)
@@ -1537,6 +1651,7 @@ void control_free(struct control *c)
 	}
 	for (int i = 0; i < INF_COUNT; i++)
 		informer_free(c->inf[i]);
+	epcache_free(c->eps);
 	lease_set_free(c->ls); /* the elections, the presence lease's included */
 	loop_timer_stop(c->lp, &c->expiry_timer);
 	loop_timer_stop(c->lp, &c->eval_timer);
@@ -1611,15 +1726,14 @@ void control_foreach_addr(const struct control *c,
 	for (size_t b = 0; b < NBUCKETS; b++)
 		for (const struct svc *s = c->by_key[b]; s != NULL; s = s->next) {
 			const char *ifs[MAX_IFS];
-			for (size_t k = 0; k < s->nifnames; k++)
-				ifs[k] = s->ifnames[k];
+			size_t nifs = svc_ifnames(s, ifs);
 			for (size_t i = 0; i < s->naddrs; i++) {
 				struct control_addr a = { .service = s->key,
 							  .addr = &s->addrs[i],
 							  .holder = holder_of(c, s),
 							  .announcing = s->announcing,
 							  .ifaces = ifs,
-							  .nifaces = s->nifnames };
+							  .nifaces = nifs };
 				fn(&a, arg);
 			}
 		}
