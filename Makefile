@@ -138,7 +138,13 @@ demo: all
 	@if [ -x test/netns/demo.sh ]; then sh test/netns/demo.sh; \
 	else echo "make demo: not yet: the end-to-end demo lands with issue 8" >&2; exit 1; fi
 
-bench: all
+# bench-rss's baseline: the speaker's libraries and no speaker. --no-as-needed loads all of them,
+# as the speaker does, although the baseline calls into only some.
+$(BUILD)/bench/rss-floor: $(call obj,test/bench/rss_floor.c) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -Wl,--no-as-needed -o $@ $^ $(PKG_LIBS) -lm
+
+bench: all $(BUILD)/bench/rss-floor
 	@if ls test/bench/bench-*.sh >/dev/null 2>&1; then \
 		for b in test/bench/bench-*.sh; do sh "$$b" || exit 1; done; \
 	else echo "make bench: not yet: no benchmark has landed" >&2; exit 1; fi
