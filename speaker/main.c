@@ -1,6 +1,7 @@
 /* l2lb-speaker: answers ARP and NDP for the LoadBalancer addresses this node is elected to
  * announce. */
 #include "cli/cli.h"
+#include "heap/heap.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "http/textbuf.h"
@@ -66,6 +67,7 @@ struct speaker {
 	struct kube_client *kc, *lc, *pc;
 	struct control *ctl;
 	struct dryrun *dry;
+	struct heap_trim *trim;
 	int stopping;
 	uint64_t shutdown_timeout_ms;
 };
@@ -595,7 +597,7 @@ static void k_on_signal(struct loop_signal *s, int signo, void *arg)
 	control_shutdown(sp->ctl, sp->shutdown_timeout_ms, k_stopped, sp);
 }
 
-/* Readiness and the informers' counts, every quarter second. */
+/* Readiness, the informers' counts and the heap's freed pages, every quarter second. */
 static void k_tick(struct loop_timer *t, void *arg)
 {
 	struct speaker *sp = arg;
@@ -608,6 +610,10 @@ static void k_tick(struct loop_timer *t, void *arg)
 			      ok ? NULL : "informers not synced or presence lease not yet held");
 	for (size_t i = 0; control_informer_stats(sp->ctl, i, &res, &is) == 0; i++)
 		spkstats_informer(sp->stats, res, &is);
+	if (heap_trim_tick(sp->trim))
+		log_debug(sp->lg, "freed heap pages given back", "trims",
+			  log_fmt((char[24]){ 0 }, 24, "%llu",
+				  (unsigned long long)heap_trim_count(sp->trim)));
 }
 
 static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_interval_ms)
@@ -703,6 +709,10 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 	sp->ctl = control_new(sp->lp, sp->lg, sp->kc, &o);
 	if (sp->ctl == NULL)
 		log_fatal(sp->lg, "cannot start the control plane");
+	/* The first lists and a thousand lease creations leave megabytes of freed chunks. */
+	sp->trim = heap_trim_new(0);
+	if (sp->trim == NULL)
+		log_fatal(sp->lg, "out of memory");
 	if (control_start(sp->ctl) < 0)
 		log_fatal(sp->lg, "cannot start the informers");
 	loop_timer_start(sp->lp, &sp->tick, 250, 250, k_tick, sp);
@@ -713,6 +723,7 @@ static int run_kube(struct speaker *sp, const struct kopts *ko, uint64_t garp_in
 		log_counters(sp);
 	loop_timer_stop(sp->lp, &sp->tick);
 	control_free(sp->ctl);
+	heap_trim_free(sp->trim);
 	responder_free(sp->resp);
 	link_set_free(sp->links);
 	dryrun_free(sp->dry);
