@@ -341,7 +341,7 @@ class SpeakerTest(unittest.TestCase):
         self.one_holder(ip, timeout=20)
 
     def test_steady_state_writes(self):
-        n = int(os.environ.get("L2LB_SPEAKER_SERVICES", "300"))
+        n = int(os.environ.get("L2LB_SPEAKER_SERVICES", "1000"))
         for i in range(n):
             self.cl.add_service("s%d" % i, test_ip(i))
         self.start()
