@@ -7,6 +7,7 @@
 
 #include "kube/prune.h"
 #include "kube/ratelimit.h"
+#include "kube/rvmap.h"
 
 struct informer {
 	struct loop *lp;
@@ -14,7 +15,8 @@ struct informer {
 	struct kube_client *kc;
 	struct informer_opts o;
 	char *ns, *lsel, *fsel;
-	json_t *cache; /* key -> object, or (keys_only) key -> resourceVersion string */
+	json_t *cache;	    /* key -> object */
+	struct rvmap *keys; /* keys_only: key -> resourceVersion, instead of cache */
 	char rv[64];
 	int synced;
 	int started;
@@ -47,12 +49,6 @@ static const char *obj_rv(const json_t *obj)
 	return json_is_string(rv) ? json_string_value(rv) : "";
 }
 
-/* The resourceVersion of a cache entry, whatever it holds. */
-static const char *cached_rv(const json_t *v)
-{
-	return json_is_string(v) ? json_string_value(v) : obj_rv(v);
-}
-
 static char *dup_opt(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -74,8 +70,9 @@ struct informer *informer_new(struct loop *lp, struct log *lg, struct kube_clien
 	inf->lsel = dup_opt(o->label_selector);
 	inf->fsel = dup_opt(o->field_selector);
 	inf->cache = json_object();
+	inf->keys = o->keys_only ? rvmap_new() : NULL;
 	if ((o->ns && !inf->ns) || (o->label_selector && !inf->lsel) ||
-	    (o->field_selector && !inf->fsel) || !inf->cache) {
+	    (o->field_selector && !inf->fsel) || !inf->cache || (o->keys_only && !inf->keys)) {
 		informer_free(inf);
 		log_error(lg, "informer: out of memory", "resource", o->resource->plural);
 		return NULL;
@@ -96,6 +93,7 @@ void informer_free(struct informer *inf)
 	kube_request_cancel(inf->req);
 	loop_timer_stop(inf->lp, &inf->retry);
 	json_decref(inf->cache);
+	rvmap_free(inf->keys);
 	free(inf->ns);
 	free(inf->lsel);
 	free(inf->fsel);
@@ -121,7 +119,7 @@ const json_t *informer_get(const struct informer *inf, const char *ns, const cha
 
 size_t informer_count(const struct informer *inf)
 {
-	return json_object_size(inf->cache);
+	return inf->keys != NULL ? rvmap_count(inf->keys) : json_object_size(inf->cache);
 }
 
 void informer_foreach(const struct informer *inf, void (*fn)(const json_t *obj, void *arg),
@@ -184,31 +182,36 @@ static json_t *kept(struct informer *inf, const json_t *obj)
 }
 
 /* keys_only: records obj's resourceVersion under key, then calls add or update with obj. */
-static void upsert_key(struct informer *inf, const char *key, json_t *k, int had)
+static void upsert_key(struct informer *inf, const char *key, json_t *obj, int listed)
 {
-	json_t *rv = json_string(obj_rv(k));
-	if (rv == NULL || json_object_set_new(inf->cache, key, rv) < 0) {
+	const char *old = rvmap_get(inf->keys, key);
+	if (old && strcmp(old, obj_rv(obj)) == 0 && *obj_rv(obj))
+		return; /* already delivered */
+	int had = old != NULL;
+	json_t *k = listed ? json_incref(obj) : kept(inf, obj);
+	if (rvmap_set(inf->keys, key, obj_rv(k)) < 0) {
 		log_error(inf->lg, "informer: out of memory caching an object", "object", key);
+		json_decref(k);
 		return;
 	}
 	if (had && inf->o.on_update)
 		inf->o.on_update(NULL, k, inf->o.arg);
 	else if (!had && inf->o.on_add)
 		inf->o.on_add(k, inf->o.arg);
+	json_decref(k);
 }
 
 /* Stores what to keep of obj (already kept from a list) under its key; calls add or update. */
 static void upsert(struct informer *inf, const char *key, json_t *obj, int listed)
 {
-	json_t *old = json_object_get(inf->cache, key);
-	if (old && strcmp(cached_rv(old), obj_rv(obj)) == 0 && *obj_rv(obj))
-		return; /* already delivered */
-	json_t *k = listed ? json_incref(obj) : kept(inf, obj);
-	if (inf->o.keys_only) {
-		upsert_key(inf, key, k, old != NULL);
-		json_decref(k);
+	if (inf->keys != NULL) {
+		upsert_key(inf, key, obj, listed);
 		return;
 	}
+	json_t *old = json_object_get(inf->cache, key);
+	if (old && strcmp(obj_rv(old), obj_rv(obj)) == 0 && *obj_rv(obj))
+		return; /* already delivered */
+	json_t *k = listed ? json_incref(obj) : kept(inf, obj);
 	int quiet = old && inf->o.transform && inf->o.skip_same && kube_same_but_version(old, k);
 	json_incref(old);
 	if (json_object_set_new(inf->cache, key, k) < 0) {
@@ -231,34 +234,68 @@ static void upsert(struct informer *inf, const char *key, json_t *obj, int liste
 	}
 }
 
+/* keys_only: drops key and reports final or, from a re-list, its name and last version. */
+static void remove_key_only(struct informer *inf, const char *key, const json_t *final)
+{
+	const char *rv = rvmap_get(inf->keys, key);
+	if (!rv)
+		return;
+	json_t *k;
+	if (final) {
+		k = kept(inf, final);
+	} else {
+		const char *slash = inf->o.resource->namespaced ? strchr(key, '/') : NULL;
+		k = slash != NULL ? json_pack("{s:{s:s%, s:s, s:s}}", "metadata", "namespace", key,
+					      (size_t)(slash - key), "name", slash + 1,
+					      "resourceVersion", rv)
+				  : json_pack("{s:{s:s, s:s}}", "metadata", "name", key,
+					      "resourceVersion", rv);
+	}
+	rvmap_del(inf->keys, key);
+	if (k == NULL) {
+		log_error(inf->lg, "informer: out of memory reporting a delete", "object", key);
+		return;
+	}
+	if (inf->o.on_delete)
+		inf->o.on_delete(k, inf->o.arg);
+	json_decref(k);
+}
+
 /* Drops key and reports final (the DELETED event's object) or, from a re-list, the last state. */
 static void remove_key(struct informer *inf, const char *key, const json_t *final)
 {
+	if (inf->keys != NULL) {
+		remove_key_only(inf, key, final);
+		return;
+	}
 	json_t *old = json_object_get(inf->cache, key);
 	if (!old)
 		return;
 	json_incref(old);
 	json_object_del(inf->cache, key);
 	json_t *k = final ? kept(inf, final) : NULL;
-	if (k == NULL && json_is_string(old)) {
-		/* keys_only: the last state known is the name and the resourceVersion. */
-		const char *slash = inf->o.resource->namespaced ? strchr(key, '/') : NULL;
-		k = slash != NULL ? json_pack("{s:{s:s%, s:s, s:s}}", "metadata", "namespace", key,
-					      (size_t)(slash - key), "name", slash + 1,
-					      "resourceVersion", json_string_value(old))
-				  : json_pack("{s:{s:s, s:s}}", "metadata", "name", key,
-					      "resourceVersion", json_string_value(old));
-		if (k == NULL) {
-			log_error(inf->lg, "informer: out of memory reporting a delete", "object",
-				  key);
-			json_decref(old);
-			return;
-		}
-	}
 	if (inf->o.on_delete)
 		inf->o.on_delete(k ? k : old, inf->o.arg);
 	json_decref(k);
 	json_decref(old);
+}
+
+struct unseen {
+	struct informer *inf;
+	const json_t *seen;
+};
+
+/* keys_only: a key the re-list did not return was deleted while nobody watched. */
+static void drop_unseen(const char *key, const char *rv, void *arg)
+{
+	struct unseen *u = arg;
+	char buf[512];
+
+	(void)rv;
+	if (json_object_get(u->seen, key) == NULL) {
+		snprintf(buf, sizeof(buf), "%s", key);
+		remove_key(u->inf, buf, NULL);
+	}
 }
 
 static void list_done(const struct kube_error *err, json_t *list, void *arg)
@@ -300,6 +337,9 @@ static void list_done(const struct kube_error *err, json_t *list, void *arg)
 	const char *k;
 	json_t *v;
 	void *tmp;
+	struct unseen u = { inf, seen };
+	if (inf->keys != NULL)
+		rvmap_foreach(inf->keys, drop_unseen, &u);
 	json_object_foreach_safe(inf->cache, tmp, k, v)
 	{
 		if (!json_object_get(seen, k)) {
