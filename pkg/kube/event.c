@@ -20,8 +20,10 @@ struct entry {
 	struct event_recorder *r;
 	char *key;
 	char *ns;
-	char *name;    /* the Event's metadata.name; NULL until created */
-	json_t *event; /* the Event as first written (for re-creating) */
+	char *name; /* the Event's metadata.name; NULL until created */
+	/* The Event as first written, for re-creating it, as compact JSON text: up to 4096 of
+	 * these live for hours, and a jansson tree costs three times the text. */
+	char *event;
 	long count;
 	char last[32];
 	struct kube_request *req;
@@ -114,7 +116,7 @@ static void entry_free(struct entry *e)
 	free(e->key);
 	free(e->ns);
 	free(e->name);
-	json_decref(e->event);
+	free(e->event);
 	free(e);
 }
 
@@ -234,7 +236,7 @@ static void send_entry(struct entry *e)
 	}
 	json_t *body;
 	if (!e->name) {
-		body = json_deep_copy(e->event);
+		body = json_loads(e->event, 0, NULL);
 		if (body) {
 			json_object_set_new(body, "count", json_integer(e->count));
 			json_object_set_new(body, "lastTimestamp", json_string(e->last));
@@ -315,7 +317,7 @@ enum event_outcome event_record(struct event_recorder *r, const json_t *obj, enu
 	json_t *src = json_pack("{s:s}", "component", r->component);
 	if (src && r->host)
 		json_object_set_new(src, "host", json_string(r->host));
-	e->event =
+	json_t *event =
 		inv && src && e->ns
 			? json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:s, s:s, s:s, s:O, s:s, s:s, "
 				    "s:s, s:s}",
@@ -328,10 +330,12 @@ enum event_outcome event_record(struct event_recorder *r, const json_t *obj, enu
 			: NULL;
 	json_decref(inv);
 	json_decref(src);
+	e->event = event != NULL ? json_dumps(event, JSON_COMPACT) : NULL;
+	json_decref(event);
 	if (!e->event || !e->ns) {
 		free(e->key);
 		free(e->ns);
-		json_decref(e->event);
+		free(e->event);
 		free(e);
 		return EVENT_NO_MEMORY;
 	}
