@@ -1624,6 +1624,9 @@ struct control *control_new(struct loop *lp, struct log *lg, struct kube_client 
 			.transform_arg = spec[i].keep,
 			.skip_same = spec[i].keep != NULL,
 			.keys_only = spec[i].keys_only,
+			/* Smaller pages than client-go's 500: a page of 500 Services decoded at
+			 * once leaves megabytes of fragments among the records kept from it. */
+			.page_size = 100,
 		};
 		c->inf[i] = informer_new(lp, lg, kc, &io);
 		if (c->inf[i] == NULL)
