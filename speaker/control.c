@@ -1,6 +1,7 @@
 /* control: the speaker's control plane (see control.h). */
 #include "speaker/control.h"
 
+#include "hash/fnv.h"
 #include "hash/siphash.h"
 #include "kube/event.h"
 #include "kube/informer.h"
@@ -157,11 +158,7 @@ static int64_t now_ms(struct control *c)
 
 static unsigned hash_str(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % NBUCKETS;
+	return (unsigned)(fnv_str(s) % NBUCKETS);
 }
 
 /*
@@ -473,15 +470,6 @@ static int api_hold(const struct control *c, const struct svc *s)
 	       strcmp(lease_holder(s->el), c->node) == 0;
 }
 
-static uint64_t hash_holder(const char *h)
-{
-	uint64_t v = 1469598103934665603ull;
-
-	for (; *h != '\0'; h++)
-		v = (v ^ (unsigned char)*h) * 1099511628211ull;
-	return v;
-}
-
 /* The election changed under us: decide again (at once, or when svc_run() returns). */
 static void svc_changed(struct svc *s)
 {
@@ -702,7 +690,7 @@ static void svc_run(struct control *c, struct svc *s)
 	s->in_run = 0;
 	/* What the election knows now, our own writes included: a watch event that only
 	 * confirms it changes nothing in the plan (lease_seen()). */
-	s->holder_seen = hash_holder(lease_holder(s->el));
+	s->holder_seen = fnv_str(lease_holder(s->el));
 	if (wake == TAKEOVER_NEVER) {
 		loop_timer_stop(c->lp, &s->timer);
 		return;
@@ -1440,7 +1428,7 @@ static void lease_seen(const struct lease_rec *r, int deleted, void *arg)
 		return;
 	/* A new holder (or none) changes the plan: rank everyone again. A renewal, or the echo
 	 * of our own write, does not. */
-	uint64_t h = hash_holder(deleted ? "" : r->rec.holder);
+	uint64_t h = fnv_str(deleted ? "" : r->rec.holder);
 	if (deleted || h != s->holder_seen)
 		schedule_eval(c);
 	s->holder_seen = h;

@@ -1,6 +1,8 @@
 /* epcache: compact EndpointSlice records (see epcache.h). */
 #include "speaker/epcache.h"
 
+#include "hash/fnv.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +51,7 @@ const char *epcache_result_str(enum epcache_result r)
 
 static unsigned bucket(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % NBUCKETS;
+	return (unsigned)(fnv_str(s) % NBUCKETS);
 }
 
 struct epcache *epcache_new(void)

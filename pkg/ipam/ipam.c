@@ -6,6 +6,8 @@
  */
 #include "ipam/ipam.h"
 
+#include "hash/fnv.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,19 +142,11 @@ static char *xstrdup(struct ipam *ip, const char *s)
 
 /* ---- string hash tables ---- */
 
-static size_t hash_str(const char *s)
-{
-	size_t h = 14695981039346656037u;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
 static struct hnode *ht_get(const struct htab *t, const char *key)
 {
 	if (t->nb == 0)
 		return NULL;
-	for (struct hnode *n = t->b[hash_str(key) & (t->nb - 1)]; n != NULL; n = n->next)
+	for (struct hnode *n = t->b[fnv_str(key) & (t->nb - 1)]; n != NULL; n = n->next)
 		if (strcmp(n->key, key) == 0)
 			return n;
 	return NULL;
@@ -169,7 +163,7 @@ static int ht_put(struct ipam *ip, struct htab *t, struct hnode *node)
 			struct hnode *n = t->b[i];
 			while (n != NULL) {
 				struct hnode *next = n->next;
-				size_t k = hash_str(n->key) & (nb - 1);
+				size_t k = fnv_str(n->key) & (nb - 1);
 				n->next = b[k];
 				b[k] = n;
 				n = next;
@@ -179,7 +173,7 @@ static int ht_put(struct ipam *ip, struct htab *t, struct hnode *node)
 		t->b = b;
 		t->nb = nb;
 	}
-	size_t k = hash_str(node->key) & (t->nb - 1);
+	size_t k = fnv_str(node->key) & (t->nb - 1);
 	node->next = t->b[k];
 	t->b[k] = node;
 	t->n++;
@@ -188,7 +182,7 @@ static int ht_put(struct ipam *ip, struct htab *t, struct hnode *node)
 
 static void ht_del(struct htab *t, struct hnode *node)
 {
-	struct hnode **pp = &t->b[hash_str(node->key) & (t->nb - 1)];
+	struct hnode **pp = &t->b[fnv_str(node->key) & (t->nb - 1)];
 	while (*pp != NULL && *pp != node)
 		pp = &(*pp)->next;
 	if (*pp != NULL) {

@@ -1,6 +1,8 @@
 /* kube/lease: leader elections over one Lease informer, driving pure leasefsm machines. */
 #include "kube/lease.h"
 
+#include "hash/fnv.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,17 +83,9 @@ struct lease_set {
 	int stop_last_released;
 };
 
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static struct lease *find(const struct lease_set *s, const char *name)
 {
-	for (struct lease *l = s->tab[hash(name) & (s->nbuckets - 1)]; l; l = l->hnext)
+	for (struct lease *l = s->tab[fnv_str(name) & (s->nbuckets - 1)]; l; l = l->hnext)
 		if (strcmp(l->name, name) == 0)
 			return l;
 	return NULL;
@@ -99,7 +93,7 @@ static struct lease *find(const struct lease_set *s, const char *name)
 
 static struct centry **cfind(const struct lease_set *s, const char *name)
 {
-	struct centry **pp = &s->ctab[hash(name) & (s->cbuckets - 1)];
+	struct centry **pp = &s->ctab[fnv_str(name) & (s->cbuckets - 1)];
 	while (*pp && strcmp((*pp)->r.name, name) != 0)
 		pp = &(*pp)->hnext;
 	return pp;
@@ -189,7 +183,7 @@ static int cgrow(struct lease_set *s)
 		struct centry *e = s->ctab[i], *next;
 		for (; e; e = next) {
 			next = e->hnext;
-			size_t b = hash(e->r.name) & (n - 1);
+			size_t b = fnv_str(e->r.name) & (n - 1);
 			e->hnext = tab[b];
 			tab[b] = e;
 		}
@@ -792,7 +786,7 @@ static int grow(struct lease_set *s)
 		struct lease *l = s->tab[i], *next;
 		for (; l; l = next) {
 			next = l->hnext;
-			size_t b = hash(l->name) & (n - 1);
+			size_t b = fnv_str(l->name) & (n - 1);
 			l->hnext = tab[b];
 			tab[b] = l;
 		}
@@ -875,7 +869,7 @@ struct lease *lease_new(struct lease_set *s, const char *name, const struct leas
 	leasefsm_hold_off(l->fsm, s->hold_off);
 	l->cb = scb;
 	l->arg = cb ? cb->arg : NULL;
-	size_t b = hash(name) & (s->nbuckets - 1);
+	size_t b = fnv_str(name) & (s->nbuckets - 1);
 	l->hnext = s->tab[b];
 	s->tab[b] = l;
 	s->n++;
@@ -891,7 +885,7 @@ void lease_free(struct lease *l)
 	if (!l)
 		return;
 	struct lease_set *s = l->s;
-	struct lease **pp = &s->tab[hash(l->name) & (s->nbuckets - 1)];
+	struct lease **pp = &s->tab[fnv_str(l->name) & (s->nbuckets - 1)];
 	while (*pp && *pp != l)
 		pp = &(*pp)->hnext;
 	if (*pp)

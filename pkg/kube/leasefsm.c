@@ -1,6 +1,8 @@
 /* leasefsm: client-go leader election on one Lease, as a pure state machine (see leasefsm.h). */
 #include "kube/leasefsm.h"
 
+#include "hash/fnv.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,17 +292,9 @@ int leasefsm_parse_microtime(const char *s, int64_t *wall_us)
 	return 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+static uint64_t add_str(uint64_t h, const char *s, size_t cap)
 {
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
-
-static uint64_t fnv_str(uint64_t h, const char *s, size_t cap)
-{
-	return fnv(h, s, strnlen(s, cap - 1) + 1);
+	return fnv_add(h, s, strnlen(s, cap - 1) + 1);
 }
 
 static uint64_t fnv_i64(uint64_t h, int64_t v)
@@ -308,16 +302,16 @@ static uint64_t fnv_i64(uint64_t h, int64_t v)
 	unsigned char b[8];
 	for (int i = 0; i < 8; i++)
 		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-	return fnv(h, b, sizeof(b));
+	return fnv_add(h, b, sizeof(b));
 }
 
 void leasefsm_brief_of(const struct leasefsm_record *rec, struct leasefsm_brief *b)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = FNV_BASIS;
 
-	h = fnv_str(h, rec->holder, sizeof(rec->holder));
-	h = fnv_str(h, rec->acquire_time, sizeof(rec->acquire_time));
-	h = fnv_str(h, rec->renew_time, sizeof(rec->renew_time));
+	h = add_str(h, rec->holder, sizeof(rec->holder));
+	h = add_str(h, rec->acquire_time, sizeof(rec->acquire_time));
+	h = add_str(h, rec->renew_time, sizeof(rec->renew_time));
 	h = fnv_i64(h, rec->duration_s);
 	h = fnv_i64(h, rec->transitions);
 	b->holder = rec->holder;

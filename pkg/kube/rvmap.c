@@ -1,6 +1,8 @@
 /* kube/rvmap: a chained hash of key -> resourceVersion (see rvmap.h). */
 #include "kube/rvmap.h"
 
+#include "hash/fnv.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +18,6 @@ struct rvmap {
 	size_t nbuckets; /* a power of two */
 	size_t n;
 };
-
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 struct rvmap *rvmap_new(void)
 {
@@ -58,7 +51,7 @@ void rvmap_free(struct rvmap *m)
 
 static struct ent **slot(const struct rvmap *m, const char *key)
 {
-	struct ent **pp = &m->tab[hash(key) & (m->nbuckets - 1)];
+	struct ent **pp = &m->tab[fnv_str(key) & (m->nbuckets - 1)];
 
 	for (; *pp != NULL; pp = &(*pp)->next)
 		if (strcmp((*pp)->kv, key) == 0)
@@ -90,7 +83,7 @@ static void grow(struct rvmap *m)
 		struct ent *e = m->tab[b], *next;
 		for (; e != NULL; e = next) {
 			next = e->next;
-			struct ent **head = &tab[hash(e->kv) & (nb - 1)];
+			struct ent **head = &tab[fnv_str(e->kv) & (nb - 1)];
 			e->next = *head;
 			*head = e;
 		}

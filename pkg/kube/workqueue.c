@@ -1,6 +1,8 @@
 /* kube/workqueue: deduplicated keys with per-key backoff, processed on the loop. */
 #include "kube/workqueue.h"
 
+#include "hash/fnv.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,17 +51,9 @@ const char *workqueue_result_str(enum workqueue_result r)
 	return "?";
 }
 
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static struct item *find(const struct workqueue *wq, const char *key)
 {
-	for (struct item *it = wq->tab[hash(key) & (wq->nbuckets - 1)]; it; it = it->hnext)
+	for (struct item *it = wq->tab[fnv_str(key) & (wq->nbuckets - 1)]; it; it = it->hnext)
 		if (strcmp(it->key, key) == 0)
 			return it;
 	return NULL;
@@ -75,7 +69,7 @@ static int grow(struct workqueue *wq)
 		struct item *it = wq->tab[i], *next;
 		for (; it; it = next) {
 			next = it->hnext;
-			size_t b = hash(it->key) & (n - 1);
+			size_t b = fnv_str(it->key) & (n - 1);
 			it->hnext = tab[b];
 			tab[b] = it;
 		}
@@ -99,7 +93,7 @@ static struct item *get_or_add(struct workqueue *wq, const char *key)
 		return NULL;
 	memcpy(it->key, key, len + 1);
 	backoff_init(&it->bo, wq->base_ms, wq->max_ms);
-	size_t b = hash(key) & (wq->nbuckets - 1);
+	size_t b = fnv_str(key) & (wq->nbuckets - 1);
 	it->hnext = wq->tab[b];
 	wq->tab[b] = it;
 	wq->nitems++;
@@ -111,7 +105,7 @@ static void maybe_drop(struct workqueue *wq, struct item *it)
 {
 	if (it->state != ST_IDLE || it->processing || it->bo.failures)
 		return;
-	struct item **pp = &wq->tab[hash(it->key) & (wq->nbuckets - 1)];
+	struct item **pp = &wq->tab[fnv_str(it->key) & (wq->nbuckets - 1)];
 	while (*pp != it)
 		pp = &(*pp)->hnext;
 	*pp = it->hnext;
