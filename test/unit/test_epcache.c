@@ -52,6 +52,14 @@ static void collect(const char *svckey, const struct eligibility_endpoint *eps, 
 					eps[i].serving, eps[i].terminating);
 }
 
+/* What epcache_foreach() shows now, in s (reset first). */
+static const char *shown(const struct epcache *e, struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	epcache_foreach(e, collect, s);
+	return s->text;
+}
+
 START_TEST(stores_endpoints_and_conditions)
 {
 	struct epcache *e = epcache_new();
@@ -60,9 +68,8 @@ START_TEST(stores_endpoints_and_conditions)
 			     "[{'nodeName': 'n1', 'conditions': {'ready': true, 'serving': true, "
 			     "'terminating': false}}, {'conditions': {'ready': false}}]"),
 			 EPCACHE_CHANGED);
-	struct seen s = { 0 };
-	epcache_foreach(e, collect, &s);
-	ck_assert_str_eq(s.text, "default/web:n1/110 -/0-1-1 ");
+	struct seen s;
+	ck_assert_str_eq(shown(e, &s), "default/web:n1/110 -/0-1-1 ");
 	ck_assert_uint_eq(epcache_count(e), 1);
 	epcache_free(e);
 }
@@ -85,9 +92,8 @@ START_TEST(same_update_is_reported_and_replacement_changes)
 		put(e, "ns", "s1", "b", "[{'nodeName': 'n2', 'conditions': {'ready': false}}]"),
 		EPCACHE_CHANGED);
 	ck_assert_uint_eq(epcache_count(e), 1);
-	struct seen s = { 0 };
-	epcache_foreach(e, collect, &s);
-	ck_assert_str_eq(s.text, "ns/b:n2/0-1-1 ");
+	struct seen s;
+	ck_assert_str_eq(shown(e, &s), "ns/b:n2/0-1-1 ");
 	epcache_free(e);
 }
 END_TEST
@@ -97,15 +103,13 @@ START_TEST(node_names_are_shared)
 	struct epcache *e = epcache_new();
 	put(e, "ns", "a-1", "a", "[{'nodeName': 'node-with-a-long-name'}]");
 	put(e, "ns", "b-1", "b", "[{'nodeName': 'node-with-a-long-name'}]");
-	struct seen s = { 0 };
-	epcache_foreach(e, collect, &s);
+	struct seen s;
+	shown(e, &s);
 	ck_assert_uint_eq(s.calls, 2);
 	ck_assert_ptr_eq(s.first_node[0], s.first_node[1]);
 	/* Deleting one leaves the other's name intact (ASan would see a use after free). */
 	ck_assert_int_eq(epcache_del(e, "ns", "a-1"), 1);
-	memset(&s, 0, sizeof(s));
-	epcache_foreach(e, collect, &s);
-	ck_assert_str_eq(s.text, "ns/b:node-with-a-long-name/-1-1-1 ");
+	ck_assert_str_eq(shown(e, &s), "ns/b:node-with-a-long-name/-1-1-1 ");
 	epcache_free(e);
 }
 END_TEST
@@ -130,9 +134,8 @@ START_TEST(delete_and_unlabelled_and_bad)
 	ck_assert_int_eq(
 		put(e, "ns", "s3", "a", "[7, {'nodeName': 5, 'conditions': {'ready': 'yes'}}]"),
 		EPCACHE_CHANGED);
-	struct seen s = { 0 };
-	epcache_foreach(e, collect, &s);
-	ck_assert_str_eq(s.text, "ns/a:-/-1-1-1 -/-1-1-1 ");
+	struct seen s;
+	ck_assert_str_eq(shown(e, &s), "ns/a:-/-1-1-1 -/-1-1-1 ");
 	/* endpoints not an array: no endpoints. */
 	ck_assert_int_eq(put(e, "ns", "s3", "a", "{}"), EPCACHE_CHANGED);
 	epcache_free(e);
