@@ -103,6 +103,22 @@ bed_suite_begin() {
 	trap 'exit 1' INT TERM
 }
 
+# bed_suite_up [config]: brings the bed up under $TMP/bed and, with "config", applies what
+# bed_install_config applies. A failure is the suite's last check: it ends there, failed.
+bed_suite_up() {
+	bed_up "$TMP/bed" || {
+		t_fail "test bed comes up" "see above"
+		t_summary
+		exit 1
+	}
+	[ "${1:-}" = config ] || return 0
+	bed_install_config || {
+		t_fail "CRDs, pool and advertisement apply" "kubectl apply failed"
+		t_summary
+		exit 1
+	}
+}
+
 # A failed check on the bed prints the daemons' last log lines.
 t_failure_logs() {
 	t_tail_logs "$BED_DIR"/controller-*.log "$BED_DIR"/speaker-*.log

@@ -10,16 +10,7 @@ set -u
 
 bed_suite_begin
 
-bed_up "$TMP/bed" || {
-	t_fail "test bed comes up" "see above"
-	t_summary
-	exit 1
-}
-bed_install_config || {
-	t_fail "CRDs, pool and advertisement apply" "kubectl apply failed"
-	t_summary
-	exit 1
-}
+bed_suite_up config
 bed_start_controller node1
 for n in $BED_NODES; do
 	bed_start_speaker "$n"

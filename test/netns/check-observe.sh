@@ -36,16 +36,7 @@ metric_ge() { # metric_ge NODE SERIES MIN
 	[ "$(metric "$1" "$2")" -ge "$3" ]
 }
 
-bed_up "$TMP/bed" || {
-	t_fail "test bed comes up" "see above"
-	t_summary
-	exit 1
-}
-bed_install_config || {
-	t_fail "CRDs, pool and advertisement apply" "kubectl apply failed"
-	t_summary
-	exit 1
-}
+bed_suite_up config
 
 # --- /readyz: 503 while the API is out of reach, 200 only once the caches synced ---
 cut_api() {

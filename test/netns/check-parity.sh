@@ -18,11 +18,7 @@ BED_NS=metallb-system
 
 bed_suite_begin
 
-bed_up "$TMP/bed" || {
-	t_fail "test bed comes up" "see above"
-	t_summary
-	exit 1
-}
+bed_suite_up
 
 # lan2: a second LAN for the client and the nodes, as a dedicated load-balancer VLAN would be.
 lan2_ip() {
