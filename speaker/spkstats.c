@@ -60,6 +60,16 @@ static int add(struct metrics *reg, enum metric_type t, const char *name, const 
 	return e == METRIC_OK ? 0 : -1;
 }
 
+/* A family without labels and its one series; NULL (and *bad set) when it cannot be added. */
+static struct metric *add_solo(struct metrics *reg, enum metric_type t, const char *name,
+			       const char *help, int *bad)
+{
+	struct metric_family *f = NULL;
+
+	*bad |= add(reg, t, name, help, NULL, &f);
+	return *bad ? NULL : metric_family_solo(f);
+}
+
 struct spkstats *spkstats_new(struct metrics *reg, const char *node)
 {
 	struct spkstats *st = calloc(1, sizeof(*st));
@@ -103,17 +113,14 @@ struct spkstats *spkstats_new(struct metrics *reg, const char *node)
 		   "Gratuitous ARP frames sent", "interface", &st->garps);
 	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_unsolicited_nas_sent_total",
 		   "Unsolicited neighbor advertisements sent", "interface", &st->nas);
-	bad |= add(reg, METRIC_GAUGE, "l2lb_speaker_leases_held",
-		   "Service ownership leases this node holds", NULL, &f);
-	st->leases_held = bad ? NULL : metric_family_solo(f);
-	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_lease_acquisitions_total",
-		   "Service ownership leases acquired", NULL, &f);
-	st->acquisitions = bad ? NULL : metric_family_solo(f);
+	st->leases_held = add_solo(reg, METRIC_GAUGE, "l2lb_speaker_leases_held",
+				   "Service ownership leases this node holds", &bad);
+	st->acquisitions = add_solo(reg, METRIC_COUNTER, "l2lb_speaker_lease_acquisitions_total",
+				    "Service ownership leases acquired", &bad);
 	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_lease_losses_total",
 		   "Service ownership leases lost or released, by reason", "reason", &st->losses);
-	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_takeovers_total",
-		   "Service leases acquired from another node (failovers)", NULL, &f);
-	st->takeovers = bad ? NULL : metric_family_solo(f);
+	st->takeovers = add_solo(reg, METRIC_COUNTER, "l2lb_speaker_takeovers_total",
+				 "Service leases acquired from another node (failovers)", &bad);
 	bad |= add(reg, METRIC_COUNTER, "l2lb_speaker_api_requests_total",
 		   "Kubernetes API requests by verb and HTTP code (0: no answer)", "verb,code",
 		   &st->api);
