@@ -15,8 +15,9 @@ struct informer {
 	struct kube_client *kc;
 	struct informer_opts o;
 	char *ns, *lsel, *fsel;
-	json_t *cache;	    /* key -> object */
-	struct rvmap *keys; /* keys_only: key -> resourceVersion, instead of cache */
+	/* key -> object, or with keys_only (cache NULL) key -> resourceVersion */
+	json_t *cache;
+	struct rvmap *keys;
 	char rv[64];
 	int synced;
 	int started;
@@ -69,10 +70,12 @@ struct informer *informer_new(struct loop *lp, struct log *lg, struct kube_clien
 	inf->ns = dup_opt(o->ns);
 	inf->lsel = dup_opt(o->label_selector);
 	inf->fsel = dup_opt(o->field_selector);
-	inf->cache = json_object();
-	inf->keys = o->keys_only ? rvmap_new() : NULL;
+	if (o->keys_only)
+		inf->keys = rvmap_new();
+	else
+		inf->cache = json_object();
 	if ((o->ns && !inf->ns) || (o->label_selector && !inf->lsel) ||
-	    (o->field_selector && !inf->fsel) || !inf->cache || (o->keys_only && !inf->keys)) {
+	    (o->field_selector && !inf->fsel) || (!inf->cache && !inf->keys)) {
 		informer_free(inf);
 		log_error(lg, "informer: out of memory", "resource", o->resource->plural);
 		return NULL;
@@ -108,7 +111,7 @@ int informer_has_synced(const struct informer *inf)
 const json_t *informer_get(const struct informer *inf, const char *ns, const char *name)
 {
 	char key[512];
-	if (inf->o.keys_only)
+	if (inf->keys != NULL)
 		return NULL;
 	int n = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, name)
 			  : snprintf(key, sizeof(key), "%s", name);
@@ -127,7 +130,7 @@ void informer_foreach(const struct informer *inf, void (*fn)(const json_t *obj, 
 {
 	const char *key;
 	json_t *v;
-	if (inf->o.keys_only)
+	if (inf->keys != NULL)
 		return;
 	json_object_foreach(inf->cache, key, v)
 	{
@@ -285,7 +288,7 @@ struct unseen {
 	const json_t *seen;
 };
 
-/* keys_only: a key the re-list did not return was deleted while nobody watched. */
+/* A key the re-list did not return: deleted while nobody watched. */
 static void drop_unseen(const char *key, const char *rv, void *arg)
 {
 	struct unseen *u = arg;
@@ -338,13 +341,12 @@ static void list_done(const struct kube_error *err, json_t *list, void *arg)
 	json_t *v;
 	void *tmp;
 	struct unseen u = { inf, seen };
-	if (inf->keys != NULL)
+	if (inf->keys != NULL) {
 		rvmap_foreach(inf->keys, drop_unseen, &u);
-	json_object_foreach_safe(inf->cache, tmp, k, v)
-	{
-		if (!json_object_get(seen, k)) {
-			snprintf(key, sizeof(key), "%s", k);
-			remove_key(inf, key, NULL);
+	} else {
+		json_object_foreach_safe(inf->cache, tmp, k, v)
+		{
+			drop_unseen(k, NULL, &u);
 		}
 	}
 	json_decref(seen);
