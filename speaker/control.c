@@ -293,6 +293,23 @@ static size_t svc_ifnames(const struct svc *s, const char **out)
 	return n;
 }
 
+/* The distinct interfaces answering for address ai (at most MAX_IFS); returns how many. */
+static size_t svc_ifindexes(const struct svc *s, size_t ai, int *out)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < s->nifs; k++) {
+		size_t j = 0;
+		if (s->ifs[k].ai != ai)
+			continue;
+		while (j < n && out[j] != s->ifs[k].ifindex)
+			j++;
+		if (j == n && n < MAX_IFS)
+			out[n++] = s->ifs[k].ifindex;
+	}
+	return n;
+}
+
 /* ---- announcing ---- */
 
 static void set_announce(struct control *c, struct svc *s, int on)
@@ -302,14 +319,7 @@ static void set_announce(struct control *c, struct svc *s, int on)
 	if (on) {
 		for (size_t i = 0; i < s->naddrs; i++) {
 			int ifx[MAX_IFS];
-			size_t n = 0;
-			for (size_t k = 0; k < s->nifs && n < MAX_IFS; k++) {
-				size_t j = 0;
-				while (j < n && ifx[j] != s->ifs[k].ifindex)
-					j++;
-				if (s->ifs[k].ai == i && j == n)
-					ifx[n++] = s->ifs[k].ifindex;
-			}
+			size_t n = svc_ifindexes(s, i, ifx);
 			c->o.announcer.announce(c->o.announcer.arg, &s->addrs[i], ifx, n);
 		}
 		if (!s->announcing) {
